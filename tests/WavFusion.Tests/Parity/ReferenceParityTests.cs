@@ -1,0 +1,37 @@
+using Xunit.Abstractions;
+
+namespace WavFusion.Tests.Parity;
+
+/// <summary>
+/// Runs the checker of each discovered reference fixture. Fixtures are found by config.json model_type
+/// (or metrics.json) in $WAVFUSION_REFERENCE_FIXTURES, never by folder name.
+/// </summary>
+public sealed class ReferenceParityTests(ITestOutputHelper log)
+{
+    public static TheoryData<string, string> Fixtures()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var f in ReferenceFixture.Discover()) data.Add(f.Kind, f.Folder);
+        return data;
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Fixtures))]
+    public void Reference_fixture_matches(string kind, string folder)
+    {
+        var fixture = new ReferenceFixture(folder, kind);
+        Skip.IfNot(FixtureCheckers.All.ContainsKey(kind), $"no checker for model_type '{kind}' ({fixture.Name})");
+        FixtureCheckers.All[kind].Check(fixture, log);
+        log.WriteLine($"parity ok: {fixture}");
+        Console.WriteLine($"parity ok: {fixture}");
+    }
+
+    [Fact]
+    public void Reference_fixtures_are_present_and_known_kinds_have_checkers()
+    {
+        var fixtures = ReferenceFixture.Discover();
+        Assert.True(fixtures.Count > 0, $"no reference fixtures under {Infrastructure.RepoPaths.ReferenceFixtures} (set WAVFUSION_REFERENCE_FIXTURES)");
+        foreach (var kind in new[] { "wav2vec2", "roberta", "efficientnet_b0", "metrics" })
+            Assert.True(FixtureCheckers.All.ContainsKey(kind), $"no parity checker registered for '{kind}'");
+    }
+}
