@@ -30,8 +30,8 @@ public abstract class TextEncoderModel : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor inputIds, Tensor attentionMask)
     {
         using var scope = torch.NewDisposeScope();
-        using var output = Encode(inputIds, attentionMask);
-        return output.LastHiddenState.MoveToOuterDisposeScope();
+        // The scope frees the other hidden states; only the last one leaves.
+        return Encode(inputIds, attentionMask).LastHiddenState.MoveToOuterDisposeScope();
     }
 
     /// <summary>The embedding output and every layer's output.</summary>
