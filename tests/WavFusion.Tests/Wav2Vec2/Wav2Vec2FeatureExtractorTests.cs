@@ -1,4 +1,6 @@
+using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Wav2Vec2;
+using WavFusion.Tests.Infrastructure;
 
 namespace WavFusion.Tests.Wav2Vec2;
 
@@ -59,5 +61,25 @@ public sealed class Wav2Vec2FeatureExtractorTests
         Assert.Contains("no utterances", e.Message, StringComparison.Ordinal);
         e = Assert.Throws<ArgumentException>(() => fe.Normalize([1, float.NaN]));
         Assert.Contains("non-finite", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Preprocessor_config_sets_normalisation_and_mask_use()
+    {
+        using var dir = new TempDir();
+        var defaults = Wav2Vec2FeatureExtractor.FromPretrained(dir.Path);
+        Assert.True(defaults.DoNormalize);
+        Assert.False(defaults.ReturnAttentionMask);
+        File.WriteAllText(dir.File("preprocessor_config.json"),
+            """{"do_normalize": false, "return_attention_mask": true, "sampling_rate": 16000, "feature_size": 1, "padding_value": 0.0}""");
+        var fe = Wav2Vec2FeatureExtractor.FromPretrained(dir.Path);
+        Assert.False(fe.DoNormalize);
+        Assert.True(fe.ReturnAttentionMask);
+        File.WriteAllText(dir.File("preprocessor_config.json"), """{"sampling_rate": 8000}""");
+        var e = Assert.Throws<CheckpointException>(() => Wav2Vec2FeatureExtractor.FromPretrained(dir.Path));
+        Assert.Contains("8000", e.Message, StringComparison.Ordinal);
+        File.WriteAllText(dir.File("preprocessor_config.json"), """{"do_normalize": "yes"}""");
+        e = Assert.Throws<CheckpointException>(() => Wav2Vec2FeatureExtractor.FromPretrained(dir.Path));
+        Assert.Contains("preprocessor_config.json", e.Message, StringComparison.Ordinal);
     }
 }

@@ -142,6 +142,23 @@ public sealed class Wav2Vec2ForwardTests
     }
 
     [Fact]
+    public void Forward_leaves_no_live_tensors_behind_once_its_output_is_disposed()
+    {
+        var config = Wav2Vec2TestModels.Tiny(stable: true);
+        using var model = Wav2Vec2TestModels.Random(config, seed: 19);
+        using var audio = Wav2Vec2TestModels.RandomAudio(2, 250, seed: 20);
+        using var sampleMask = torch.ones([2, 250], ScalarType.Bool);
+        using (var warm = model.forward(audio, sampleMask)) { }
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 3; i++)
+        {
+            using var output = model.forward(audio, sampleMask);
+            using var shallow = model.EncodeShallow(audio, output.FrameMask, 1);
+        }
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Odd_positional_kernel_keeps_the_frame_count()
     {
         using var scope = torch.NewDisposeScope();
