@@ -30,7 +30,7 @@ public sealed class Wav2Vec2Model : nn.Module
     }
 
     /// <summary>
-    /// Loads a folder holding config.json and model.safetensors (or pytorch_model.bin), or a weights file
+    /// Loads a folder holding config.json and model.safetensors (or a sharded index, or pytorch_model.bin), or a weights file
     /// with config.json beside it. The model is returned in eval mode on the CPU unless <paramref name="device"/> says otherwise.
     /// </summary>
     public static Wav2Vec2Model FromPretrained(string folderOrFile, Device? device = null)
@@ -85,12 +85,7 @@ public sealed class Wav2Vec2Model : nn.Module
         {
             string config = Path.Combine(folderOrFile, "config.json");
             if (!File.Exists(config)) throw new CheckpointException($"{folderOrFile}: no config.json in the model folder");
-            foreach (var name in new[] { "model.safetensors", "pytorch_model.bin" })
-            {
-                string weights = Path.Combine(folderOrFile, name);
-                if (File.Exists(weights)) return (config, weights);
-            }
-            throw new CheckpointException($"{folderOrFile}: no model.safetensors or pytorch_model.bin in the model folder");
+            return (config, CheckpointReader.ResolveWeights(folderOrFile));
         }
         if (File.Exists(folderOrFile))
         {
@@ -101,16 +96,8 @@ public sealed class Wav2Vec2Model : nn.Module
         throw new CheckpointException($"{folderOrFile}: no such model folder or file");
     }
 
-    /// <summary>The checkpoint formats a model folder may hold; each reader yields CPU tensors under the file's own keys.</summary>
-    private static Dictionary<string, Tensor> ReadWeights(string path)
-    {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-        {
-            using var file = SafeTensorsFile.Open(path);
-            return file.ReadAll();
-        }
-        throw new CheckpointException($"{path}: reading PyTorch pickle checkpoints is not supported yet; convert it to model.safetensors");
-    }
+    /// <summary>Any format <see cref="CheckpointReader"/> reads: safetensors (sharded too) or pytorch_model.bin.</summary>
+    private static Dictionary<string, Tensor> ReadWeights(string path) => CheckpointReader.ReadStateDict(path);
 
     /// <summary>Raw samples (B, L) → conv features (B, frames, conv_dim[-1]).</summary>
     public Tensor ExtractFeatures(Tensor inputValues)
