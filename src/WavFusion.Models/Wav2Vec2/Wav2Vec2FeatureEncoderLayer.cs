@@ -29,6 +29,12 @@ public sealed class Wav2Vec2FeatureEncoderLayer : nn.Module<Tensor, Tensor>
         else if (index == 0)
         {
             groupNorm = nn.GroupNorm(outChannels, outChannels, eps: 1e-5, affine: true, device: device);
+            // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (NaN seen); use PyTorch's ones/zeros.
+            using (torch.no_grad())
+            {
+                groupNorm.weight!.fill_(1);
+                groupNorm.bias!.zero_();
+            }
         }
         RegisterComponents();
     }

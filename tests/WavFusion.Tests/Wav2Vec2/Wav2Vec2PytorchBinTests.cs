@@ -30,3 +30,26 @@ public sealed class Wav2Vec2PytorchBinTests
         Assert.True(output.LastHiddenState.isfinite().all().item<bool>());
     }
 }
+
+public sealed class Wav2Vec2FreshModelTests
+{
+    [Theory]
+    [InlineData("group")]
+    [InlineData("layer")]
+    public void A_freshly_built_model_has_finite_parameters_and_outputs(string norm)
+    {
+        var config = new Wav2Vec2Config
+        {
+            HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32,
+            ConvDim = [8, 8, 8, 8, 8, 8, 8], NumConvPosEmbeddings = 4, NumConvPosEmbeddingGroups = 2,
+            FeatExtractNorm = norm, DoStableLayerNorm = norm == "layer", ConvBias = norm == "layer",
+        };
+        using var model = new Wav2Vec2Model(config);
+        foreach (var (key, value) in model.state_dict())
+            Assert.True(value.isfinite().all().item<bool>(), $"{key} is not finite after construction");
+        model.eval();
+        using var _ = torch.inference_mode();
+        using var output = model.forward(torch.randn(1, 2000));
+        Assert.True(output.LastHiddenState.isfinite().all().item<bool>());
+    }
+}
