@@ -88,7 +88,7 @@ public abstract class TextEncoderModel : nn.Module<Tensor, Tensor, Tensor>
     private protected static void LoadWeights(TextEncoderModel model, string weightsPath, string prefix)
     {
         Dictionary<string, Tensor> raw;
-        using (var file = SafeTensorsFile.Open(weightsPath)) raw = file.ReadAll();
+        raw = CheckpointReader.ReadStateDict(weightsPath);
         try
         {
             var stripped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -106,33 +106,11 @@ public abstract class TextEncoderModel : nn.Module<Tensor, Tensor, Tensor>
         }
     }
 
-    /// <summary>config.json and model.safetensors paths for a Hugging Face folder or a weights file beside its config.json.</summary>
+    /// <summary>config.json and weights (any format <see cref="CheckpointReader"/> reads) for a Hugging Face folder or a weights file beside its config.json.</summary>
     private protected static (string Config, string Weights) ResolveFiles(string folderOrFile)
     {
-        string folder, weights;
-        if (Directory.Exists(folderOrFile))
-        {
-            folder = folderOrFile;
-            weights = Path.Combine(folder, "model.safetensors");
-            if (!File.Exists(weights))
-            {
-                string bin = Path.Combine(folder, "pytorch_model.bin");
-                throw new CheckpointException(File.Exists(bin)
-                    ? $"{folder}: only pytorch_model.bin is present; convert it to model.safetensors (pickle checkpoints are not read)"
-                    : $"{folder}: no model.safetensors");
-            }
-        }
-        else if (File.Exists(folderOrFile))
-        {
-            weights = folderOrFile;
-            folder = Path.GetDirectoryName(Path.GetFullPath(folderOrFile))!;
-            if (!weights.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-                throw new CheckpointException($"{weights}: not a .safetensors file (pickle checkpoints are not read)");
-        }
-        else
-        {
-            throw new CheckpointException($"{folderOrFile}: no such folder or file");
-        }
+        string weights = CheckpointReader.ResolveWeights(folderOrFile);
+        string folder = Directory.Exists(folderOrFile) ? folderOrFile : Path.GetDirectoryName(Path.GetFullPath(folderOrFile))!;
         string config = Path.Combine(folder, "config.json");
         if (!File.Exists(config)) throw new CheckpointException($"{folder}: no config.json beside the weights");
         return (config, weights);

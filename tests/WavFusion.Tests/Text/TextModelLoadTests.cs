@@ -86,7 +86,7 @@ public sealed class TextModelLoadTests
     }
 
     [Fact]
-    public void Folder_with_only_a_pickle_checkpoint_is_refused_clearly()
+    public void Folder_with_a_damaged_pickle_checkpoint_is_refused_clearly()
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("config.json"), "{}");
