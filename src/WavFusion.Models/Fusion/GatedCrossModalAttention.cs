@@ -33,10 +33,10 @@ public sealed class GatedCrossModalAttention : nn.Module<Tensor, AuxiliaryModali
     /// Starts both branches' query and output projections from the pretrained layer's self-attention;
     /// the key/value projections (from the text and visual widths) keep their fresh initialisation.
     /// </summary>
-    public void InitialiseFrom(Linear pretrainedQuery, Linear pretrainedOutput)
+    public void InitialiseFrom(nn.Module pretrainedSelfAttention)
     {
-        text_attention.InitialiseQueryAndOutput(pretrainedQuery, pretrainedOutput);
-        visual_attention.InitialiseQueryAndOutput(pretrainedQuery, pretrainedOutput);
+        text_attention.InitialiseQueryAndOutput(pretrainedSelfAttention);
+        visual_attention.InitialiseQueryAndOutput(pretrainedSelfAttention);
     }
 
     /// <param name="hidden">Audio hidden state h, (B, T, H).</param>

@@ -37,10 +37,6 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
 
     public long HeadDim { get; }
 
-    public Linear QueryProjection => q_proj;
-
-    public Linear OutputProjection => out_proj;
-
     /// <summary>
     /// Attends from <paramref name="query"/> (B, Tq, queryDim) to <paramref name="memory"/>; masked memory
     /// frames get no weight. A sample whose memory is entirely masked attends uniformly (finite output);
@@ -63,23 +59,25 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
         return out_proj.call(context).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Copies a pretrained attention's query and output projections (same shapes required).</summary>
-    public void InitialiseQueryAndOutput(Linear pretrainedQuery, Linear pretrainedOutput)
+    /// <summary>
+    /// Copies the query and output projections of a pretrained attention module that names them
+    /// <c>q_proj</c> and <c>out_proj</c> (wav2vec2, and this class); shapes must match.
+    /// </summary>
+    public void InitialiseQueryAndOutput(nn.Module pretrainedAttention)
     {
-        ArgumentNullException.ThrowIfNull(pretrainedQuery);
-        ArgumentNullException.ThrowIfNull(pretrainedOutput);
-        CopyLinear(pretrainedQuery, q_proj, "q_proj");
-        CopyLinear(pretrainedOutput, out_proj, "out_proj");
-    }
-
-    private static void CopyLinear(Linear source, Linear target, string what)
-    {
-        if (!source.weight!.shape.SequenceEqual(target.weight!.shape))
-            throw new ArgumentException(
-                $"{what}: pretrained weight [{string.Join(", ", source.weight.shape)}] does not match [{string.Join(", ", target.weight.shape)}]");
+        ArgumentNullException.ThrowIfNull(pretrainedAttention);
+        var source = pretrainedAttention.state_dict();
+        var target = state_dict();
         using var _ = torch.no_grad();
-        target.weight.copy_(source.weight);
-        if (source.bias is not null && target.bias is not null) target.bias.copy_(source.bias);
-        else if (target.bias is not null) target.bias.zero_();
+        foreach (var key in new[] { "q_proj.weight", "q_proj.bias", "out_proj.weight", "out_proj.bias" })
+        {
+            if (!source.TryGetValue(key, out var s))
+                throw new ArgumentException($"the pretrained attention has no '{key}' to initialise from", nameof(pretrainedAttention));
+            var t = target[key];
+            if (!s.shape.SequenceEqual(t.shape))
+                throw new ArgumentException(
+                    $"{key}: pretrained [{string.Join(", ", s.shape)}] does not match [{string.Join(", ", t.shape)}]", nameof(pretrainedAttention));
+            t.copy_(s);
+        }
     }
 }

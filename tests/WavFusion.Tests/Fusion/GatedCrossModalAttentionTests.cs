@@ -95,20 +95,22 @@ public sealed class GatedCrossModalAttentionTests
     {
         using var _ = torch.NewDisposeScope();
         using var module = Build();
-        using var q = nn.Linear(H, H);
-        using var o = nn.Linear(H, H);
-        module.InitialiseFrom(q, o);
+        using var pretrained = new MultiHeadAttention(H, H, H, 2);
+        module.InitialiseFrom(pretrained);
         var sd = module.state_dict();
+        var p = pretrained.state_dict();
         foreach (var branch in new[] { "text_attention", "visual_attention" })
         {
-            Assert.True(sd[$"{branch}.q_proj.weight"].eq(q.weight!).all().item<bool>());
-            Assert.True(sd[$"{branch}.q_proj.bias"].eq(q.bias!).all().item<bool>());
-            Assert.True(sd[$"{branch}.out_proj.weight"].eq(o.weight!).all().item<bool>());
-            Assert.True(sd[$"{branch}.out_proj.bias"].eq(o.bias!).all().item<bool>());
+            Assert.True(sd[$"{branch}.q_proj.weight"].eq(p["q_proj.weight"]).all().item<bool>());
+            Assert.True(sd[$"{branch}.q_proj.bias"].eq(p["q_proj.bias"]).all().item<bool>());
+            Assert.True(sd[$"{branch}.out_proj.weight"].eq(p["out_proj.weight"]).all().item<bool>());
+            Assert.True(sd[$"{branch}.out_proj.bias"].eq(p["out_proj.bias"]).all().item<bool>());
         }
         Assert.Equal(new long[] { H, Dt }, sd["text_attention.k_proj.weight"].shape);
         Assert.Equal(new long[] { H, Dv }, sd["visual_attention.v_proj.weight"].shape);
-        using var wrong = nn.Linear(H + 1, H);
-        Assert.Throws<ArgumentException>(() => module.InitialiseFrom(wrong, o));
+        using var wrong = new MultiHeadAttention(H + 2, H, H + 2, 2);
+        Assert.Throws<ArgumentException>(() => module.InitialiseFrom(wrong));
+        using var unnamed = nn.Linear(H, H);
+        Assert.Throws<ArgumentException>(() => module.InitialiseFrom(unnamed));
     }
 }
