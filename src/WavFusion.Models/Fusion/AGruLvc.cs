@@ -12,12 +12,12 @@ public sealed class AGruLvc : nn.Module<ModalitySequence, ModalitySequence>
     private readonly AttentiveGru agru;
     private readonly LearnableVisualCenter? lvc;
 
-    public AGruLvc(VisualBranchOptions options) : base(nameof(AGruLvc))
+    public AGruLvc(VisualBranchOptions options, Device? device = null) : base(nameof(AGruLvc))
     {
         ArgumentNullException.ThrowIfNull(options);
-        agru = new AttentiveGru(options.InputDim, options.GruHiddenPerDirection, options.GruBidirectional, options.Heads, options.Dropout);
+        agru = new AttentiveGru(options.InputDim, options.GruHiddenPerDirection, options.GruBidirectional, options.Heads, options.Dropout, device);
         if (options.UseLvc)
-            lvc = new LearnableVisualCenter(options.InputDim, options.LvcChannels, options.LvcBottleneck, options.LvcCodes, options.LvcOutputDim);
+            lvc = new LearnableVisualCenter(options.InputDim, options.LvcChannels, options.LvcBottleneck, options.LvcCodes, options.LvcOutputDim, device);
         OutputDim = agru.OutputDim + (lvc?.OutputDim ?? 0);
         RegisterComponents();
     }

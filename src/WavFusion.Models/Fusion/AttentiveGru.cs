@@ -15,14 +15,14 @@ public class AttentiveGru : nn.Module<ModalitySequence, ModalitySequence>
     private readonly LayerNorm layer_norm;
     private readonly double _dropout;
 
-    public AttentiveGru(long inputDim, long hiddenPerDirection, bool bidirectional, int numHeads, double dropout)
+    public AttentiveGru(long inputDim, long hiddenPerDirection, bool bidirectional, int numHeads, double dropout, Device? device = null)
         : base(nameof(AttentiveGru))
     {
         OutputDim = hiddenPerDirection * (bidirectional ? 2 : 1);
         _dropout = dropout;
-        gru = nn.GRU(inputDim, hiddenPerDirection, batchFirst: true, bidirectional: bidirectional);
-        attention = new MultiHeadAttention(OutputDim, OutputDim, OutputDim, numHeads, dropout);
-        layer_norm = nn.LayerNorm(OutputDim);
+        gru = nn.GRU(inputDim, hiddenPerDirection, batchFirst: true, bidirectional: bidirectional, device: device);
+        attention = new MultiHeadAttention(OutputDim, OutputDim, OutputDim, numHeads, dropout, device);
+        layer_norm = nn.LayerNorm(OutputDim, device: device);
         RegisterComponents();
     }
 

@@ -16,12 +16,12 @@ public sealed class GatedCrossModalAttention : nn.Module<Tensor, AuxiliaryModali
     private readonly MultiHeadAttention visual_attention;
     private readonly Linear gate;
 
-    public GatedCrossModalAttention(long hiddenDim, long textDim, long visualDim, int numHeads, double dropout = 0.0)
+    public GatedCrossModalAttention(long hiddenDim, long textDim, long visualDim, int numHeads, double dropout = 0.0, Device? device = null)
         : base(nameof(GatedCrossModalAttention))
     {
-        text_attention = new MultiHeadAttention(hiddenDim, textDim, hiddenDim, numHeads, dropout);
-        visual_attention = new MultiHeadAttention(hiddenDim, visualDim, hiddenDim, numHeads, dropout);
-        gate = nn.Linear(2 * hiddenDim, hiddenDim);
+        text_attention = new MultiHeadAttention(hiddenDim, textDim, hiddenDim, numHeads, dropout, device);
+        visual_attention = new MultiHeadAttention(hiddenDim, visualDim, hiddenDim, numHeads, dropout, device);
+        gate = nn.Linear(2 * hiddenDim, hiddenDim, device: device);
         RegisterComponents();
     }
 

@@ -26,23 +26,23 @@ public sealed class LearnableVisualCenter : nn.Module<ModalitySequence, Tensor>
     private readonly Linear gate;
     private readonly Linear projection;
 
-    public LearnableVisualCenter(long inputDim, long channels = 256, long bottleneck = 64, int numCodes = 32, long outputDim = 64)
+    public LearnableVisualCenter(long inputDim, long channels = 256, long bottleneck = 64, int numCodes = 32, long outputDim = 64, Device? device = null)
         : base(nameof(LearnableVisualCenter))
     {
         if (numCodes <= 0) throw new ArgumentException($"the codebook needs at least one codeword; got {numCodes}", nameof(numCodes));
-        conv1 = nn.Conv1d(inputDim, bottleneck, 1, bias: false);
-        bn1 = new MaskedBatchNorm1d(bottleneck);
-        conv2 = nn.Conv1d(bottleneck, bottleneck, 3, padding: 1, bias: false);
-        bn2 = new MaskedBatchNorm1d(bottleneck);
-        conv3 = nn.Conv1d(bottleneck, channels, 1, bias: false);
-        bn3 = new MaskedBatchNorm1d(channels);
+        conv1 = nn.Conv1d(inputDim, bottleneck, 1, bias: false, device: device);
+        bn1 = new MaskedBatchNorm1d(bottleneck, device: device);
+        conv2 = nn.Conv1d(bottleneck, bottleneck, 3, padding: 1, bias: false, device: device);
+        bn2 = new MaskedBatchNorm1d(bottleneck, device: device);
+        conv3 = nn.Conv1d(bottleneck, channels, 1, bias: false, device: device);
+        bn3 = new MaskedBatchNorm1d(channels, device: device);
         // Initialisation after the CFP encoding layer: codewords uniform in ±1/sqrt(K·C), smoothing in (0, 1].
         var std = 1.0 / Math.Sqrt(numCodes * channels);
-        codewords = nn.Parameter(torch.empty(numCodes, channels).uniform_(-std, std));
-        smoothing = nn.Parameter(torch.empty(numCodes).uniform_(0.0, 1.0));
-        code_norm = new MaskedBatchNorm1d(numCodes);
-        gate = nn.Linear(channels, channels);
-        projection = nn.Linear(channels, outputDim);
+        codewords = nn.Parameter(torch.empty(numCodes, channels, device: device).uniform_(-std, std));
+        smoothing = nn.Parameter(torch.empty(numCodes, device: device).uniform_(0.0, 1.0));
+        code_norm = new MaskedBatchNorm1d(numCodes, device: device);
+        gate = nn.Linear(channels, channels, device: device);
+        projection = nn.Linear(channels, outputDim, device: device);
         NumCodes = numCodes;
         OutputDim = outputDim;
         RegisterComponents();

@@ -19,15 +19,15 @@ public sealed class MarginLoss : nn.Module<UtteranceVectors, Tensor, Tensor>
     private readonly Linear? visual_adapter;
     private readonly Linear encoder;
 
-    public MarginLoss(long audioDim, long textDim, long visualDim, long commonDim, long projectionDim, double alpha = 0.5)
+    public MarginLoss(long audioDim, long textDim, long visualDim, long commonDim, long projectionDim, double alpha = 0.5, Device? device = null)
         : base(nameof(MarginLoss))
     {
         Alpha = alpha;
         CommonDim = commonDim;
-        if (audioDim != commonDim) audio_adapter = nn.Linear(audioDim, commonDim);
-        if (textDim != commonDim) text_adapter = nn.Linear(textDim, commonDim);
-        if (visualDim != commonDim) visual_adapter = nn.Linear(visualDim, commonDim);
-        encoder = nn.Linear(commonDim, projectionDim);
+        if (audioDim != commonDim) audio_adapter = nn.Linear(audioDim, commonDim, device: device);
+        if (textDim != commonDim) text_adapter = nn.Linear(textDim, commonDim, device: device);
+        if (visualDim != commonDim) visual_adapter = nn.Linear(visualDim, commonDim, device: device);
+        encoder = nn.Linear(commonDim, projectionDim, device: device);
         RegisterComponents();
     }
 

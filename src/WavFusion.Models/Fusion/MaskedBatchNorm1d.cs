@@ -20,15 +20,15 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
     private readonly double _eps;
     private readonly double _momentum;
 
-    public MaskedBatchNorm1d(long features, double eps = 1e-5, double momentum = 0.1) : base(nameof(MaskedBatchNorm1d))
+    public MaskedBatchNorm1d(long features, double eps = 1e-5, double momentum = 0.1, Device? device = null) : base(nameof(MaskedBatchNorm1d))
     {
         _eps = eps;
         _momentum = momentum;
-        weight = nn.Parameter(torch.ones(features));
-        bias = nn.Parameter(torch.zeros(features));
-        running_mean = torch.zeros(features);
-        running_var = torch.ones(features);
-        num_batches_tracked = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
+        weight = nn.Parameter(torch.ones(features, device: device));
+        bias = nn.Parameter(torch.zeros(features, device: device));
+        running_mean = torch.zeros(features, device: device);
+        running_var = torch.ones(features, device: device);
+        num_batches_tracked = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64, device: device);
         RegisterComponents();
     }
 

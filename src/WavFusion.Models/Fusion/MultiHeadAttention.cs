@@ -18,7 +18,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
     private readonly Linear out_proj;
     private readonly double _dropout;
 
-    public MultiHeadAttention(long queryDim, long memoryDim, long embedDim, int numHeads, double dropout = 0.0)
+    public MultiHeadAttention(long queryDim, long memoryDim, long embedDim, int numHeads, double dropout = 0.0, Device? device = null)
         : base(nameof(MultiHeadAttention))
     {
         if (numHeads <= 0 || embedDim % numHeads != 0)
@@ -26,10 +26,10 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
         NumHeads = numHeads;
         HeadDim = embedDim / numHeads;
         _dropout = dropout;
-        q_proj = nn.Linear(queryDim, embedDim);
-        k_proj = nn.Linear(memoryDim, embedDim);
-        v_proj = nn.Linear(memoryDim, embedDim);
-        out_proj = nn.Linear(embedDim, queryDim);
+        q_proj = nn.Linear(queryDim, embedDim, device: device);
+        k_proj = nn.Linear(memoryDim, embedDim, device: device);
+        v_proj = nn.Linear(memoryDim, embedDim, device: device);
+        out_proj = nn.Linear(embedDim, queryDim, device: device);
         RegisterComponents();
     }
 

@@ -6,8 +6,8 @@ namespace WavFusion.Models.Fusion;
 /// </summary>
 public sealed class TextBranch : AttentiveGru
 {
-    public TextBranch(long inputDim = 768, long hiddenPerDirection = 384, int numHeads = 8, double dropout = 0.1)
-        : base(inputDim, hiddenPerDirection, bidirectional: true, numHeads, dropout)
+    public TextBranch(long inputDim = 768, long hiddenPerDirection = 384, int numHeads = 8, double dropout = 0.1, TorchSharp.torch.Device? device = null)
+        : base(inputDim, hiddenPerDirection, bidirectional: true, numHeads, dropout, device)
     {
     }
 }
