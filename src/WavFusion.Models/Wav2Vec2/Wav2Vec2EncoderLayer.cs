@@ -35,6 +35,7 @@ public sealed class Wav2Vec2EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
     /// <summary>
     /// The layer's residual, LayerNorm and feed-forward structure with <paramref name="attention"/> in place
     /// of self-attention; it receives the (pre-LN: normalised) hidden states and returns (B, T, H).
+    /// Tensors created inside <paramref name="attention"/> belong to this call's dispose scope: move out any it keeps.
     /// </summary>
     public Tensor ForwardWith(Tensor hidden, Func<Tensor, Tensor> attention)
     {

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using TorchSharp;
+using WavFusion.Core.Checkpoints;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Wav2Vec2;
@@ -24,6 +26,40 @@ public sealed class Wav2Vec2FeatureExtractor
     public const double VarianceEpsilon = 1e-7;
 
     public bool DoNormalize { get; init; } = true;
+
+    /// <summary>
+    /// Whether the checkpoint expects a sample mask with padded batches. False for the group-norm family,
+    /// which was trained on zero-padded audio without a mask; true for the layer-norm family (lv60).
+    /// Advisory: <see cref="NormalizeBatch"/> always returns the mask, the caller decides whether to pass it.
+    /// Defaults to false as in transformers.
+    /// </summary>
+    public bool ReturnAttentionMask { get; init; }
+
+    /// <summary>
+    /// Reads HF's preprocessor_config.json (<c>do_normalize</c>, <c>return_attention_mask</c>,
+    /// <c>sampling_rate</c>); a folder without one gets the defaults.
+    /// </summary>
+    public static Wav2Vec2FeatureExtractor FromPretrained(string folder)
+    {
+        string path = Path.Combine(folder, "preprocessor_config.json");
+        if (!File.Exists(path)) return new Wav2Vec2FeatureExtractor();
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(path));
+            var root = doc.RootElement;
+            if (root.TryGetProperty("sampling_rate", out var rate) && rate.GetInt32() != Wav2Vec2Config.SamplingRate)
+                throw new CheckpointException($"{path}: sampling_rate is {rate.GetInt32()}, wav2vec2 runs at {Wav2Vec2Config.SamplingRate} Hz");
+            return new Wav2Vec2FeatureExtractor
+            {
+                DoNormalize = !root.TryGetProperty("do_normalize", out var normalize) || normalize.GetBoolean(),
+                ReturnAttentionMask = root.TryGetProperty("return_attention_mask", out var mask) && mask.GetBoolean(),
+            };
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new CheckpointException($"{path}: not a valid preprocessor_config.json: {e.Message}", e);
+        }
+    }
 
     /// <summary>One utterance → input values (1, L).</summary>
     public Tensor Normalize(float[] samples, int sampleRate = Wav2Vec2Config.SamplingRate)
