@@ -1,0 +1,70 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Fusion;
+
+/// <summary>
+/// BatchNorm over (B, C, L) whose training statistics count only the positions a (B, L) mask marks valid,
+/// so padded frames and absent samples neither shift the batch statistics nor the running ones.
+/// Keys and semantics otherwise match nn.BatchNorm1d (weight, bias, running_mean, running_var,
+/// num_batches_tracked; unbiased variance in the running estimate).
+/// </summary>
+public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+    private readonly Tensor running_mean;
+    private readonly Tensor running_var;
+    private readonly Tensor num_batches_tracked;
+    private readonly double _eps;
+    private readonly double _momentum;
+
+    public MaskedBatchNorm1d(long features, double eps = 1e-5, double momentum = 0.1, Device? device = null) : base(nameof(MaskedBatchNorm1d))
+    {
+        _eps = eps;
+        _momentum = momentum;
+        weight = nn.Parameter(torch.ones(features, device: device));
+        bias = nn.Parameter(torch.zeros(features, device: device));
+        running_mean = torch.zeros(features, device: device);
+        running_var = torch.ones(features, device: device);
+        num_batches_tracked = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64, device: device);
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, C, L)</param>
+    /// <param name="mask">(B, L) bool, True = counts towards the statistics; null = all positions count.</param>
+    public override Tensor forward(Tensor x, Tensor? mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor mean, variance;
+        if (training)
+        {
+            var m = (mask ?? torch.ones(x.shape[0], x.shape[2], dtype: ScalarType.Bool, device: x.device))
+                .to(x.dtype).unsqueeze(1);
+            var count = m.sum();
+            var safeCount = count.clamp_min(1.0);
+            var batchMean = (x * m).sum(new long[] { 0, 2 }).div(safeCount);
+            var batchVar = ((x - batchMean.view(1, -1, 1)).pow(2) * m).sum(new long[] { 0, 2 }).div(safeCount);
+            // A batch in which nothing is valid leaves the running statistics alone and normalises with them.
+            var hasData = count.gt(0);
+            using (torch.no_grad())
+            {
+                var unbiased = batchVar * count / (count - 1).clamp_min(1.0);
+                running_mean.copy_(torch.where(hasData, running_mean * (1 - _momentum) + batchMean * _momentum, running_mean));
+                running_var.copy_(torch.where(hasData, running_var * (1 - _momentum) + unbiased * _momentum, running_var));
+                num_batches_tracked.add_(hasData.to(ScalarType.Int64));
+            }
+            mean = torch.where(hasData, batchMean, running_mean);
+            variance = torch.where(hasData, batchVar, running_var);
+        }
+        else
+        {
+            mean = running_mean;
+            variance = running_var;
+        }
+        var scale = weight * (variance + _eps).rsqrt();
+        var y = (x - mean.view(1, -1, 1)) * scale.view(1, -1, 1) + bias.view(1, -1, 1);
+        return y.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,6 @@
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Fusion;
+
+/// <summary>L = CE + λ·L_mar, with both terms kept for logging.</summary>
+public sealed record WavFusionLoss(Tensor Total, Tensor CrossEntropy, Tensor Margin);
