@@ -33,8 +33,8 @@ public sealed class Conv2dNormActivation : Sequential
 
     public override Tensor forward(Tensor tensor)
     {
-        using var convolved = _conv.call(tensor);
-        var y = _norm.call(convolved);
-        return _activation ? y.silu_() : y;
+        using var scope = torch.NewDisposeScope();
+        var y = _norm.call(_conv.call(tensor));
+        return (_activation ? y.silu_() : y).MoveToOuterDisposeScope();
     }
 }

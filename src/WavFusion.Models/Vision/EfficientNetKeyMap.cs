@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using WavFusion.Core.Checkpoints;
+using static TorchSharp.torch;
 
 namespace WavFusion.Models.Vision;
 
@@ -98,9 +99,9 @@ public static partial class EfficientNetKeyMap
     /// <summary>
     /// Renames a timm state dict to ours. Keys outside timm's B0 fail together, named; the tensors are not copied.
     /// </summary>
-    public static Dictionary<string, TorchSharp.torch.Tensor> FromTimm(IReadOnlyDictionary<string, TorchSharp.torch.Tensor> timm, string sourceName)
+    public static Dictionary<string, Tensor> FromTimm(IReadOnlyDictionary<string, Tensor> timm, string sourceName)
     {
-        var result = new Dictionary<string, TorchSharp.torch.Tensor>(StringComparer.Ordinal);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var unexpected = new List<string>();
         foreach (var (key, tensor) in timm)
         {

@@ -62,6 +62,24 @@ public sealed class EfficientNetForwardTests
     }
 
     [Fact]
+    public void Repeated_face_crop_inference_leaves_no_tensor_alive()
+    {
+        using var model = VisionCheckpointFiles.RandomModel(3, seed: 14);
+        var crop = new byte[64 * 64 * 3];
+        new Random(1).NextBytes(crop);
+        void Once()
+        {
+            using var chw = ImageNetPreprocessing.NormalizeCrop(crop, 64, 64, ChannelOrder.Bgr);
+            using var pixels = chw.unsqueeze(0);
+            using var pooled = model.PooledInference(pixels);
+        }
+        Once();
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (int i = 0; i < 5; i++) Once();
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Stochastic_depth_drops_whole_samples_in_training_and_is_the_identity_in_eval()
     {
         torch.manual_seed(5);
