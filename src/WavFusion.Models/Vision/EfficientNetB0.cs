@@ -85,7 +85,7 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Loads <c>model.safetensors</c> from a folder (with an optional <c>config.json</c> naming its
-    /// <c>source</c> and <c>num_classes</c>) or a .safetensors file. Keys in torchvision or timm naming are
+    /// <c>source</c> and <c>num_classes</c>), a torchvision .pth or any file <see cref="CheckpointReader"/> reads. Keys in torchvision or timm naming are
     /// accepted (told apart by the keys; <paramref name="naming"/> or the config's source, when given, must
     /// agree); <c>num_batches_tracked</c> is optional; the class count comes from the classifier's weight.
     /// </summary>
@@ -93,7 +93,7 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
     {
         var (weights, config) = ResolveFiles(folderOrFile);
         Dictionary<string, Tensor> raw;
-        using (var file = SafeTensorsFile.Open(weights)) raw = file.ReadAll();
+        raw = CheckpointReader.ReadStateDict(weights);
         try
         {
             var detected = EfficientNetKeyMap.Detect(raw.Keys, weights);
@@ -131,18 +131,15 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
     {
         if (Directory.Exists(folderOrFile))
         {
-            string weights = Path.Combine(folderOrFile, "model.safetensors");
-            if (!File.Exists(weights))
-                throw new CheckpointException($"{folderOrFile}: no model.safetensors (.pth pickle checkpoints are not read; convert them to safetensors)");
+            // torchvision publishes a bare .pth (efficientnet_b0_rwightman-3dd342df.pth); accept one in the folder.
+            var pth = Directory.GetFiles(folderOrFile, "*.pth");
+            string weights = !File.Exists(Path.Combine(folderOrFile, "model.safetensors")) && pth.Length == 1
+                ? pth[0]
+                : CheckpointReader.ResolveWeights(folderOrFile);
             string config = Path.Combine(folderOrFile, "config.json");
             return (weights, File.Exists(config) ? EfficientNetConfig.Load(config) : null);
         }
-        if (File.Exists(folderOrFile))
-        {
-            if (!folderOrFile.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
-                throw new CheckpointException($"{folderOrFile}: not a .safetensors file (.pth pickle checkpoints are not read)");
-            return (folderOrFile, null);
-        }
+        if (File.Exists(folderOrFile)) return (folderOrFile, null);
         throw new CheckpointException($"{folderOrFile}: no such folder or file");
     }
 

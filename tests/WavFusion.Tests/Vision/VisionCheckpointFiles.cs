@@ -66,27 +66,5 @@ internal static class VisionCheckpointFiles
         }));
     }
 
-    /// <summary>Minimal safetensors writer (names sorted, no alignment padding), enough for the reader under test.</summary>
-    public static void WriteSafeTensors(string path, IReadOnlyDictionary<string, Tensor> tensors)
-    {
-        var ordered = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
-        var header = new Dictionary<string, object>(StringComparer.Ordinal) { ["__metadata__"] = new Dictionary<string, string> { ["format"] = "pt" } };
-        long offset = 0;
-        foreach (var (name, t) in ordered)
-        {
-            string dtype = SafeTensorsDType.FromTorch(t.dtype);
-            long bytes = t.numel() * SafeTensorsDType.ElementSize(dtype)!.Value;
-            header[name] = new Dictionary<string, object> { ["dtype"] = dtype, ["shape"] = t.shape, ["data_offsets"] = new[] { offset, offset + bytes } };
-            offset += bytes;
-        }
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header);
-        using var stream = File.Create(path);
-        stream.Write(BitConverter.GetBytes((ulong)json.Length));
-        stream.Write(json);
-        foreach (var (_, t) in ordered)
-        {
-            using var cpu = t.detach().cpu().contiguous();
-            if (cpu.numel() > 0) cpu.WriteBytesToStream(stream);
-        }
-    }
+    public static void WriteSafeTensors(string path, IReadOnlyDictionary<string, Tensor> tensors) => SafeTensorsWriter.Write(path, tensors);
 }
