@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using WavFusion.Core.Audio;
+using WavFusion.Models.Fusion;
+using WavFusion.Models.Wav2Vec2;
+using static TorchSharp.torch;
+
+namespace WavFusion.Cli.Commands;
+
+/// <summary>
+/// `wavfusion demo`: the model over sliding windows of a speech file, printing each window's scores and
+/// latency. Uses the bundled demo model (models/wavfusion-demo) when present, else an untrained model of
+/// the demo size, and says which.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var audio = new Option<FileInfo?>("--audio") { Description = "speech file (any format ffmpeg reads); default ../shared/audio/jfk.flac" };
+        var model = new Option<DirectoryInfo?>("--model") { Description = "a WavFusion checkpoint folder; default the bundled demo model" };
+        var window = new Option<double>("--window") { Description = "window length in seconds", DefaultValueFactory = _ => 4.0 };
+        var hop = new Option<double>("--hop") { Description = "hop between windows in seconds", DefaultValueFactory = _ => 1.0 };
+        var command = new Command("demo", "Run the emotion model over sliding windows of a speech file") { audio, model, window, hop };
+        command.SetAction(parse => Run(parse.GetValue(audio), parse.GetValue(model), parse.GetValue(window), parse.GetValue(hop)));
+        return command;
+    }
+
+    private static int Run(FileInfo? audioFile, DirectoryInfo? modelDir, double windowSeconds, double hopSeconds)
+    {
+        if (windowSeconds <= 0 || hopSeconds <= 0)
+        {
+            Console.Error.WriteLine($"error: --window ({windowSeconds}) and --hop ({hopSeconds}) must be positive");
+            return 2;
+        }
+        string audioPath = audioFile?.FullName ?? ProductPaths.SampleSpeech;
+        if (!File.Exists(audioPath))
+        {
+            Console.Error.WriteLine($"error: {audioPath}: audio file not found (pass --audio FILE)");
+            return 2;
+        }
+
+        var (wavfusion, description) = LoadModel(modelDir);
+        using (wavfusion)
+        {
+            var clip = AudioFile.Load(audioPath, Wav2Vec2Config.SamplingRate).Require(Wav2Vec2Config.SamplingRate, audioPath);
+            Console.WriteLine($"model   {description}");
+            Console.WriteLine($"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (no transcript or camera in this demo)");
+            Console.WriteLine($"windows {windowSeconds:0.##} s, hop {hopSeconds:0.##} s; libtorch {torch.__version__}, {torch.get_num_threads()} thread(s)");
+
+            var labels = wavfusion.Config.LabelNames;
+            var extractor = new Wav2Vec2FeatureExtractor();
+            int window = (int)Math.Round(windowSeconds * clip.SampleRate);
+            int hop = (int)Math.Round(hopSeconds * clip.SampleRate);
+            int minimum = wavfusion.Config.Audio.ReceptiveField;
+            var latencies = new List<double>();
+            for (int start = 0; start < clip.Samples.Length; start += hop)
+            {
+                int length = Math.Min(window, clip.Samples.Length - start);
+                if (length < minimum) break;
+                var samples = clip.Samples.AsSpan(start, length).ToArray();
+                var watch = Stopwatch.StartNew();
+                float[] probabilities;
+                using (torch.inference_mode())
+                using (torch.NewDisposeScope())
+                {
+                    var input = extractor.Normalize(samples);
+                    var output = wavfusion.forward(WavFusionInput.FromAudio(input));
+                    probabilities = output.Probabilities[0].data<float>().ToArray();
+                }
+                latencies.Add(watch.Elapsed.TotalMilliseconds);
+                int top = Array.IndexOf(probabilities, probabilities.Max());
+                var scores = string.Join("  ", labels.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{l} {probabilities[i]:0.00}")));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{start / (double)clip.SampleRate,6:F1}-{(start + length) / (double)clip.SampleRate,5:F1} s  {labels[top],-10} {scores}  ({latencies[^1]:F0} ms)"));
+                if (start + length >= clip.Samples.Length) break;
+            }
+            if (latencies.Count == 0)
+            {
+                Console.Error.WriteLine($"error: {audioPath}: shorter than one model frame ({minimum} samples)");
+                return 2;
+            }
+            latencies.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {latencies[latencies.Count / 2] / 1000 / windowSeconds:F3})"));
+        }
+        return 0;
+    }
+
+    private static (WavFusionModel Model, string Description) LoadModel(DirectoryInfo? modelDir)
+    {
+        string folder = modelDir?.FullName ?? Path.Combine(ProductPaths.Models, "wavfusion-demo");
+        if (modelDir is not null || File.Exists(Path.Combine(folder, "checkpoint.json")))
+        {
+            var (model, manifest) = WavFusionCheckpoint.Load(folder);
+            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)})");
+        }
+        var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
+        torch.manual_seed(0);
+        var untrained = new WavFusionModel(config);
+        untrained.eval();
+        return (untrained, "UNTRAINED demo-size WavFusion (random weights; scores are not meaningful) — no bundled model in models/wavfusion-demo yet");
+    }
+}
