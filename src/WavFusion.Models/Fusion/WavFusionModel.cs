@@ -118,7 +118,8 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
         var b = shallow.Hidden.shape[0];
         var frames = shallow.Hidden.shape[1];
         var keyMask = shallow.FrameMask;
-        var frameMask = keyMask ?? torch.ones(b, frames, dtype: ScalarType.Bool, device: shallow.Hidden.device);
+        // A cached mask belongs to the caller: the output gets its own handle, so disposing one leaves the other.
+        var frameMask = keyMask?.alias() ?? torch.ones(b, frames, dtype: ScalarType.Bool, device: shallow.Hidden.device);
 
         var auxiliary = new AuxiliaryModalities(
             Checked(input.Text, "text", Config.TextDim, b), Checked(input.Visual, "visual", Config.VisualDim, b));

@@ -244,4 +244,26 @@ public sealed class WavFusionModelTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void Forward_and_loss_leave_no_live_tensors_once_outputs_are_disposed()
+    {
+        var batch = MakeBatch(8);
+        using var model = Build(Tiny(modalityDropout: 0.3));
+        model.train();
+        using var shallow = model.EncodeShallow(batch.Audio, batch.SampleMask);
+        void Step()
+        {
+            using var output = model.call(WavFusionInput.FromShallow(shallow, batch.Text, batch.Visual));
+            using var loss = model.Loss(output, batch.Labels);
+            loss.Total.backward();
+        }
+        Step();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 3; i++) Step();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        // The cached mask the caller passed in survives the outputs' disposal.
+        Assert.Equal(B, shallow.FrameMask!.shape[0]);
+        Assert.True(shallow.FrameMask.any().item<bool>());
+    }
 }
