@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace WavFusion.Tests.Fusion;
 
+[Collection(SeededTorchCollection.Name)]
 public sealed class WavFusionModelTests
 {
     private const int B = 3, Samples = 800, Tt = 5, Tv = 4, TextDim = 12, VisualDim = 10;
