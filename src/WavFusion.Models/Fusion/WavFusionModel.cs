@@ -67,6 +67,10 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
 
     public IEnumerable<int> DeepLayerIndices => Enumerable.Range(Config.ShallowLayers, Config.DeepLayers);
 
+    /// <summary>What an optimiser should update: everything except the frozen wav2vec2 encoder and shallow layers.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
+        named_parameters().Where(p => p.parameter.requires_grad);
+
     /// <summary>Fills the wav2vec2 part from a public checkpoint (folder or weights file, see <see cref="Wav2Vec2Model.FromPretrained"/>).</summary>
     public LoadReport LoadPretrainedAudio(string folderOrFile)
     {

@@ -110,6 +110,7 @@ public sealed class WavFusionModelTests
             if (frozen) Assert.True(p.grad is null, $"{name} is frozen but got a gradient");
             else Assert.True(p.grad is not null, $"{name} is trainable but got no gradient");
         }
+        Assert.Equal(model.named_parameters().Count(p => p.parameter.grad is not null), model.TrainableParameters().Count());
         // The margin term is active in this batch, so its encoder really learns.
         Assert.True(model.get_parameter("margin.encoder.weight")!.grad!.abs().sum().item<float>() > 0);
     }
