@@ -67,6 +67,10 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
 
     public IEnumerable<int> DeepLayerIndices => Enumerable.Range(Config.ShallowLayers, Config.DeepLayers);
 
+    /// <summary>What an optimiser should update: everything except the frozen wav2vec2 encoder and shallow layers.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
+        named_parameters().Where(p => p.parameter.requires_grad);
+
     /// <summary>Fills the wav2vec2 part from a public checkpoint (folder or weights file, see <see cref="Wav2Vec2Model.FromPretrained"/>).</summary>
     public LoadReport LoadPretrainedAudio(string folderOrFile)
     {
@@ -118,7 +122,8 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
         var b = shallow.Hidden.shape[0];
         var frames = shallow.Hidden.shape[1];
         var keyMask = shallow.FrameMask;
-        var frameMask = keyMask ?? torch.ones(b, frames, dtype: ScalarType.Bool, device: shallow.Hidden.device);
+        // A cached mask belongs to the caller: the output gets its own handle, so disposing one leaves the other.
+        var frameMask = keyMask?.alias() ?? torch.ones(b, frames, dtype: ScalarType.Bool, device: shallow.Hidden.device);
 
         var auxiliary = new AuxiliaryModalities(
             Checked(input.Text, "text", Config.TextDim, b), Checked(input.Visual, "visual", Config.VisualDim, b));

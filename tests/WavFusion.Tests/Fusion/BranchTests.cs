@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace WavFusion.Tests.Fusion;
 
+[Collection(SeededTorchCollection.Name)]
 public sealed class BranchTests
 {
     private const int Din = 12;

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace WavFusion.Tests.Fusion;
 
+[Collection(SeededTorchCollection.Name)]
 public sealed class WavFusionModelTests
 {
     private const int B = 3, Samples = 800, Tt = 5, Tv = 4, TextDim = 12, VisualDim = 10;
@@ -109,6 +110,7 @@ public sealed class WavFusionModelTests
             if (frozen) Assert.True(p.grad is null, $"{name} is frozen but got a gradient");
             else Assert.True(p.grad is not null, $"{name} is trainable but got no gradient");
         }
+        Assert.Equal(model.named_parameters().Count(p => p.parameter.grad is not null), model.TrainableParameters().Count());
         // The margin term is active in this batch, so its encoder really learns.
         Assert.True(model.get_parameter("margin.encoder.weight")!.grad!.abs().sum().item<float>() > 0);
     }
@@ -243,5 +245,27 @@ public sealed class WavFusionModelTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void Forward_and_loss_leave_no_live_tensors_once_outputs_are_disposed()
+    {
+        var batch = MakeBatch(8);
+        using var model = Build(Tiny(modalityDropout: 0.3));
+        model.train();
+        using var shallow = model.EncodeShallow(batch.Audio, batch.SampleMask);
+        void Step()
+        {
+            using var output = model.call(WavFusionInput.FromShallow(shallow, batch.Text, batch.Visual));
+            using var loss = model.Loss(output, batch.Labels);
+            loss.Total.backward();
+        }
+        Step();
+        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 3; i++) Step();
+        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        // The cached mask the caller passed in survives the outputs' disposal.
+        Assert.Equal(B, shallow.FrameMask!.shape[0]);
+        Assert.True(shallow.FrameMask.any().item<bool>());
     }
 }
