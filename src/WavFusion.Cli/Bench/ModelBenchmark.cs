@@ -2,95 +2,141 @@ using System.CommandLine;
 using System.Globalization;
 using TorchSharp;
 using WavFusion.Core.Diagnostics;
+using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using static TorchSharp.torch;
 
 namespace WavFusion.Cli.Bench;
 
 /// <summary>
-/// `wavfusion bench model`: parameter counts, forward latency (4 s window, 10 s clip, batch of 8 windows),
-/// real-time factor and resident memory, with random weights at real dimensions; optionally ONNX Runtime on
-/// the same shapes in the same process for a side-by-side ratio.
+/// `wavfusion bench model`: for WavFusion at wav2vec2-base size and at the demo size (random weights, real
+/// dimensions): parameter counts, forward latency for a 4 s window, a 10 s clip and a batch of 8 windows,
+/// real-time factor, peak resident memory and native memory over many forwards; with an ONNX export of
+/// wav2vec2-base, ONNX Runtime on the same shapes in the same process and the ratio.
 /// </summary>
 internal static class ModelBenchmark
 {
     private const int Rate = Wav2Vec2Config.SamplingRate;
+
+    private static readonly (string Name, int Batch, double Seconds)[] Shapes =
+    [
+        ("4 s window", 1, 4),
+        ("10 s clip", 1, 10),
+        ("8 x 4 s windows", 8, 4),
+    ];
 
     public static Command CreateCommand()
     {
         var onnx = new Option<FileInfo?>("--onnx-reference") { Description = "wav2vec2-base ONNX export (../shared/tools/export_wav2vec2_onnx.py) to time with ONNX Runtime on the same shapes" };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch and ONNX Runtime", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "minimum timed seconds per measurement", DefaultValueFactory = _ => 3.0 };
-        var memoryRuns = new Option<int>("--memory-forwards") { Description = "forwards of a 4 s window over which native memory is watched", DefaultValueFactory = _ => 1000 };
-        var command = new Command("model", "Time the wav2vec2 encoder (and ONNX Runtime side by side)") { onnx, threads, seconds, memoryRuns };
+        var memoryRuns = new Option<int>("--memory-forwards") { Description = "forwards of a 4 s window (demo size) over which native memory is watched", DefaultValueFactory = _ => 1000 };
+        var sizes = new Option<string>("--sizes") { Description = "comma-separated: base, demo", DefaultValueFactory = _ => "base,demo" };
+        var command = new Command("model", "Time WavFusion (base and demo size) and the wav2vec2 encoder, ONNX Runtime side by side") { onnx, threads, seconds, memoryRuns, sizes };
         command.SetAction(parse =>
         {
-            Run(parse.GetValue(onnx), parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(memoryRuns));
+            var chosen = parse.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            foreach (var s in chosen)
+                if (s is not ("base" or "demo"))
+                {
+                    Console.Error.WriteLine($"error: --sizes: unknown size '{s}' (base, demo)");
+                    return 2;
+                }
+            Run(parse.GetValue(onnx), parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(memoryRuns), chosen);
             return 0;
         });
         return command;
     }
 
-    private static void Run(FileInfo? onnxPath, int threads, double minSeconds, int memoryForwards)
+    private static void Run(FileInfo? onnxPath, int threads, double minSeconds, int memoryForwards, string[] sizes)
     {
         torch.set_num_threads(threads);
-        Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
-        var shapes = new (string Name, int Batch, int Samples)[]
+        Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s); random weights, real dimensions; inference mode");
+        Dictionary<string, Timing>? baseEncoder = null;
+        foreach (var size in sizes)
         {
-            ("4 s window", 1, 4 * Rate),
-            ("10 s clip", 1, 10 * Rate),
-            ("8 x 4 s windows", 8, 4 * Rate),
-        };
-
-        torch.manual_seed(0);
-        using var encoder = new Wav2Vec2Model(Wav2Vec2Config.Base());
-        encoder.eval();
-        long parameters = encoder.parameters().Sum(p => p.numel());
-        Console.WriteLine($"wav2vec2-base (random weights): {parameters:N0} parameters");
-
-        var results = new Dictionary<string, Timing>();
-        foreach (var (name, batch, samples) in shapes)
-        {
-            using var input = torch.randn(batch, samples);
-            var timing = Measure.Time(() =>
-            {
-                using var _ = torch.inference_mode();
-                using var scope = torch.NewDisposeScope();
-                encoder.forward(input);
-            }, warmup: 1, minRuns: 3, minSeconds: minSeconds);
-            results[name] = timing;
-            double audio = (double)batch * samples / Rate;
-            Console.WriteLine($"  {name,-16} {timing}  RTF {timing.Median / audio:F3}");
+            var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
+            var timings = BenchSize(size, config, minSeconds);
+            if (size == "base") baseEncoder = timings;
         }
-        Console.WriteLine($"  peak resident memory {ProcessMemory.PeakRssBytes() / 1048576.0:F0} MiB");
 
         if (onnxPath is not null)
         {
             using var ort = new OnnxReference(onnxPath.FullName, threads);
-            Console.WriteLine($"ONNX Runtime on {onnxPath.Name}:");
-            foreach (var (name, batch, samples) in shapes)
+            Console.WriteLine($"ONNX Runtime {onnxPath.Name} (wav2vec2-base), same shapes:");
+            foreach (var (name, batch, secs) in Shapes)
             {
-                var timing = ort.Time(batch, samples, minSeconds);
-                Console.WriteLine($"  {name,-16} {timing}  TorchSharp/ORT {results[name].Median / timing.Median:F3}x");
+                var timing = ort.Time(batch, (int)(secs * Rate), minSeconds);
+                string ratio = baseEncoder is null ? "" : $"  TorchSharp wav2vec2 / ORT {baseEncoder[name].Median / timing.Median:F3}x";
+                Console.WriteLine($"  {name,-16} {timing}{ratio}");
             }
         }
 
-        if (memoryForwards > 0)
+        if (memoryForwards > 0) WatchNativeMemory(memoryForwards);
+    }
+
+    private static Dictionary<string, Timing> BenchSize(string size, WavFusionConfig config, double minSeconds)
+    {
+        torch.manual_seed(0);
+        using var model = new WavFusionModel(config);
+        model.eval();
+        long total = model.parameters().Sum(p => p.numel());
+        long trainable = model.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        using var encoder = new Wav2Vec2Model(config.Audio);
+        encoder.eval();
+        long encoderParameters = encoder.parameters().Sum(p => p.numel());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"WavFusion {size}: {total:N0} parameters ({trainable:N0} trainable), wav2vec2 part {encoderParameters:N0}; {config.ShallowLayers}/{config.DeepLayers} shallow/deep"));
+
+        var encoderTimings = new Dictionary<string, Timing>();
+        foreach (var (name, batch, seconds) in Shapes)
         {
-            using var input = torch.randn(1, 4 * Rate);
-            long before = 0;
-            for (int i = 0; i < memoryForwards; i++)
-            {
-                using (torch.inference_mode())
-                using (torch.NewDisposeScope())
-                {
-                    encoder.forward(input);
-                }
-                if (i == Math.Min(9, memoryForwards - 1)) before = ProcessMemory.CurrentRssBytes();
-            }
-            long after = ProcessMemory.CurrentRssBytes();
+            int samples = (int)(seconds * Rate);
+            using var audio = torch.randn(batch, samples);
+            // A transcript of ~3 tokens per second and face features at 5 fps, as the live pipeline feeds them.
+            using var text = torch.randn(batch, (long)Math.Ceiling(seconds * 3), config.TextDim);
+            using var visual = torch.randn(batch, (long)Math.Ceiling(seconds * 5), config.VisualDim);
+            var fused = Time(() => model.forward(WavFusionInput.FromAudio(audio, null, new ModalitySequence(text), new ModalitySequence(visual))), minSeconds);
+            var audioOnly = Time(() => model.forward(WavFusionInput.FromAudio(audio)), minSeconds);
+            var wav2vec2 = Time(() => encoder.forward(audio), minSeconds);
+            encoderTimings[name] = wav2vec2;
+            double audioSeconds = batch * seconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"native memory over {memoryForwards} forwards (4 s window): RSS {before / 1048576.0:F0} MiB after 10 -> {after / 1048576.0:F0} MiB at the end ({(after - before) / 1048576.0:+0.0;-0.0} MiB)"));
+                $"  {name,-16} A+T+V {fused.Median * 1000,7:F1} ms (RTF {fused.Median / audioSeconds:F3})  A {audioOnly.Median * 1000,7:F1} ms  wav2vec2 alone {wav2vec2.Median * 1000,7:F1} ms"));
         }
+        Console.WriteLine($"  peak resident memory so far {ProcessMemory.PeakRssBytes() / 1048576.0:F0} MiB");
+        return encoderTimings;
+    }
+
+    private static Timing Time(Action forward, double minSeconds) => Measure.Time(() =>
+    {
+        using var _ = torch.inference_mode();
+        using var scope = torch.NewDisposeScope();
+        forward();
+    }, warmup: 1, minRuns: 3, minSeconds: minSeconds);
+
+    private static void WatchNativeMemory(int forwards)
+    {
+        var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
+        torch.manual_seed(0);
+        using var model = new WavFusionModel(config);
+        model.eval();
+        using var audio = torch.randn(1, 4 * Rate);
+        using var text = torch.randn(1, 12, config.TextDim);
+        using var visual = torch.randn(1, 20, config.VisualDim);
+        long early = 0;
+        int earlyAt = Math.Min(20, forwards) - 1;
+        for (int i = 0; i < forwards; i++)
+        {
+            using (torch.inference_mode())
+            using (torch.NewDisposeScope())
+            {
+                model.forward(WavFusionInput.FromAudio(audio, null, new ModalitySequence(text), new ModalitySequence(visual)));
+            }
+            if (i == earlyAt) early = ProcessMemory.CurrentRssBytes();
+        }
+        long after = ProcessMemory.CurrentRssBytes();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"native memory, demo size A+T+V, {forwards} forwards of a 4 s window: RSS {early / 1048576.0:F1} MiB after {earlyAt + 1} -> {after / 1048576.0:F1} MiB after {forwards} ({(after - early) / 1048576.0:+0.0;-0.0} MiB)"));
     }
 }
