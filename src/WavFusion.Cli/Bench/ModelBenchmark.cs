@@ -124,8 +124,9 @@ internal static class ModelBenchmark
         using var audio = torch.randn(1, 4 * Rate);
         using var text = torch.randn(1, 12, config.TextDim);
         using var visual = torch.randn(1, 20, config.VisualDim);
-        long early = 0;
-        int earlyAt = Math.Min(20, forwards) - 1;
+        // RSS moves with the allocator's caching, so it is sampled after a warm-up; live tensors count exactly.
+        int warmup = Math.Min(100, forwards / 2);
+        long liveBefore = 0, warm = 0, low = long.MaxValue, high = 0;
         for (int i = 0; i < forwards; i++)
         {
             using (torch.inference_mode())
@@ -133,10 +134,21 @@ internal static class ModelBenchmark
             {
                 model.forward(WavFusionInput.FromAudio(audio, null, new ModalitySequence(text), new ModalitySequence(visual)));
             }
-            if (i == earlyAt) early = ProcessMemory.CurrentRssBytes();
+            if (i + 1 == warmup)
+            {
+                warm = ProcessMemory.CurrentRssBytes();
+                liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            }
+            if (i + 1 > warmup && (i + 1) % 50 == 0)
+            {
+                long rss = ProcessMemory.CurrentRssBytes();
+                low = Math.Min(low, rss);
+                high = Math.Max(high, rss);
+            }
         }
         long after = ProcessMemory.CurrentRssBytes();
+        long liveAfter = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"native memory, demo size A+T+V, {forwards} forwards of a 4 s window: RSS {early / 1048576.0:F1} MiB after {earlyAt + 1} -> {after / 1048576.0:F1} MiB after {forwards} ({(after - early) / 1048576.0:+0.0;-0.0} MiB)"));
+            $"native memory, demo size A+T+V, {forwards} forwards of a 4 s window: RSS {warm / 1048576.0:F1} MiB after {warmup} warm-up forwards, {after / 1048576.0:F1} MiB at the end (range {Math.Min(low, after) / 1048576.0:F1}-{Math.Max(high, after) / 1048576.0:F1} MiB); live tensors {liveBefore} -> {liveAfter}"));
     }
 }
