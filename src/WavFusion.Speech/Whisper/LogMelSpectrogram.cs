@@ -68,6 +68,19 @@ public sealed class LogMelSpectrogram : IDisposable
         return result.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Zero-pads or cuts features (melBins, frames) to <paramref name="frames"/> frames, as openai-whisper's
+    /// <c>pad_or_trim</c> does on the log-mel (zeros there are log-mel values, not silence).
+    /// </summary>
+    public static Tensor PadOrTrim(Tensor features, long frames)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(frames);
+        long have = features.shape[^1];
+        if (have == frames) return features.alias();
+        if (have > frames) return features.narrow(-1, 0, frames);
+        return nn.functional.pad(features, [0, frames - have]);
+    }
+
     public void Dispose()
     {
         _filters.Dispose();

@@ -1,0 +1,63 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace WavFusion.Speech.Whisper;
+
+/// <summary>
+/// Text decoder: token + learned position embeddings, pre-norm blocks, final layer norm, and logits
+/// through the token embedding itself (the output projection is tied).
+/// </summary>
+public sealed class WhisperDecoder : nn.Module
+{
+    private readonly Embedding embed_tokens;
+    private readonly Embedding embed_positions;
+    private readonly ModuleList<WhisperDecoderLayer> layers;
+    private readonly LayerNorm layer_norm;
+
+    public WhisperConfig Config { get; }
+
+    public WhisperDecoder(string name, WhisperConfig config) : base(name)
+    {
+        Config = config;
+        embed_tokens = nn.Embedding(config.VocabSize, config.DModel);
+        embed_positions = nn.Embedding(config.MaxTargetPositions, config.DModel);
+        layers = new ModuleList<WhisperDecoderLayer>(Enumerable.Range(0, config.DecoderLayers)
+            .Select(i => new WhisperDecoderLayer($"{i}", config.DModel, config.DecoderAttentionHeads, config.DecoderFfnDim)).ToArray());
+        layer_norm = nn.LayerNorm(config.DModel);
+        RegisterComponents();
+    }
+
+    /// <summary>A cache holding the cross-attention keys/values of <paramref name="encoderHidden"/> (B, S, D).</summary>
+    public WhisperKvCache CreateCache(Tensor encoderHidden)
+    {
+        if (encoderHidden.dim() != 3 || encoderHidden.shape[2] != Config.DModel)
+            throw new ArgumentException($"encoder output must be (batch, positions, {Config.DModel}), got [{string.Join(", ", encoderHidden.shape)}]", nameof(encoderHidden));
+        using var scope = torch.NewDisposeScope();
+        var caches = new WhisperLayerCache[layers.Count];
+        for (int i = 0; i < caches.Length; i++)
+        {
+            var (k, v) = layers[i].CrossKeyValue(encoderHidden);
+            caches[i] = new WhisperLayerCache(k.contiguous().DetachFromDisposeScope(), v.contiguous().DetachFromDisposeScope(), Config.MaxTargetPositions);
+        }
+        return new WhisperKvCache(caches, Config.MaxTargetPositions, encoderHidden.shape[0]);
+    }
+
+    /// <summary>
+    /// Decodes <paramref name="tokens"/> (B, T) following the tokens already in <paramref name="cache"/>
+    /// and returns logits (B, T, vocab), or (B, 1, vocab) for the last token only.
+    /// </summary>
+    public Tensor Forward(Tensor tokens, WhisperKvCache cache, bool lastTokenOnly = false)
+    {
+        if (tokens.dim() != 2 || tokens.shape[0] != cache.BatchSize)
+            throw new ArgumentException($"tokens must be (batch {cache.BatchSize}, length), got [{string.Join(", ", tokens.shape)}]", nameof(tokens));
+        long t = tokens.shape[1];
+        long offset = cache.Reserve(t);
+        using var scope = torch.NewDisposeScope();
+        var x = embed_tokens.forward(tokens) + embed_positions.weight!.narrow(0, offset, t);
+        for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cache.Layer(i), offset);
+        if (lastTokenOnly) x = x.narrow(1, t - 1, 1);
+        x = layer_norm.forward(x);
+        return torch.matmul(x, embed_tokens.weight!.t()).MoveToOuterDisposeScope();
+    }
+}
