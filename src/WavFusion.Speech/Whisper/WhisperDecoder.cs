@@ -45,18 +45,20 @@ public sealed class WhisperDecoder : nn.Module
 
     /// <summary>
     /// Decodes <paramref name="tokens"/> (B, T) following the tokens already in <paramref name="cache"/>
-    /// and returns logits (B, T, vocab), or (B, 1, vocab) for the last token only.
+    /// and returns logits (B, T − firstLogit, vocab) of positions [firstLogit, T): projecting every prompt
+    /// position onto the vocabulary would cost more than the decoder itself.
     /// </summary>
-    public Tensor Forward(Tensor tokens, WhisperKvCache cache, bool lastTokenOnly = false)
+    public Tensor Forward(Tensor tokens, WhisperKvCache cache, long firstLogit = 0)
     {
         if (tokens.dim() != 2 || tokens.shape[0] != cache.BatchSize)
             throw new ArgumentException($"tokens must be (batch {cache.BatchSize}, length), got [{string.Join(", ", tokens.shape)}]", nameof(tokens));
         long t = tokens.shape[1];
+        if (firstLogit < 0 || firstLogit >= t) throw new ArgumentOutOfRangeException(nameof(firstLogit), firstLogit, $"must lie in [0, {t})");
         long offset = cache.Reserve(t);
         using var scope = torch.NewDisposeScope();
         var x = embed_tokens.forward(tokens) + embed_positions.weight!.narrow(0, offset, t);
         for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cache.Layer(i), offset);
-        if (lastTokenOnly) x = x.narrow(1, t - 1, 1);
+        if (firstLogit > 0) x = x.narrow(1, firstLogit, t - firstLogit);
         x = layer_norm.forward(x);
         return torch.matmul(x, embed_tokens.weight!.t()).MoveToOuterDisposeScope();
     }

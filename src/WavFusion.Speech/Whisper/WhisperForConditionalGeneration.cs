@@ -29,6 +29,6 @@ public sealed class WhisperForConditionalGeneration : nn.Module
 
     public WhisperKvCache CreateCache(Tensor encoderHidden) => model.Decoder.CreateCache(encoderHidden);
 
-    /// <summary>Logits of <paramref name="tokens"/> (B, T) appended to the cached sequence.</summary>
-    public Tensor Decode(Tensor tokens, WhisperKvCache cache, bool lastTokenOnly = false) => model.Decoder.Forward(tokens, cache, lastTokenOnly);
+    /// <summary>Logits of <paramref name="tokens"/> (B, T) appended to the cached sequence, from position <paramref name="firstLogit"/> on.</summary>
+    public Tensor Decode(Tensor tokens, WhisperKvCache cache, long firstLogit = 0) => model.Decoder.Forward(tokens, cache, firstLogit);
 }
