@@ -4,5 +4,6 @@ using WavFusion.Cli.Commands;
 var root = new RootCommand("WavFusion.Live — real-time multimodal emotion recognition (wav2vec 2.0 + gated cross-modal attention)");
 // One line per command group; each group lives in Commands/<Name>Command.cs.
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

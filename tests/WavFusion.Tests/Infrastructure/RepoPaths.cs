@@ -11,6 +11,9 @@ public static class RepoPaths
             ? Path.GetFullPath(env, Root)
             : Path.GetFullPath(Path.Combine(Root, "..", "shared", "fixtures"));
 
+    /// <summary>Test data committed with the tests (tests/WavFusion.Tests/Data).</summary>
+    public static string TestData => Path.Combine(Root, "tests", "WavFusion.Tests", "Data");
+
     public static string SharedAudio => Path.GetFullPath(Path.Combine(Root, "..", "shared", "audio"));
 
     private static string FindRoot()

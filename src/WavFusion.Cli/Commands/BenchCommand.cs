@@ -1,0 +1,15 @@
+using System.CommandLine;
+using WavFusion.Cli.Bench;
+
+namespace WavFusion.Cli.Commands;
+
+/// <summary>`wavfusion bench ...`: speed and memory measurements that print numbers (never asserted in tests).</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure speed and memory (prints numbers; nothing is asserted)");
+        command.Subcommands.Add(ModelBenchmark.CreateCommand());
+        return command;
+    }
+}

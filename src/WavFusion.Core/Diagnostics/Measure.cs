@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace WavFusion.Core.Diagnostics;
+
+/// <summary>Timing summary of repeated runs, in seconds.</summary>
+public sealed record Timing(double Median, double Mean, double Min, double Max, int Runs)
+{
+    public override string ToString() => $"median {Median * 1000:F1} ms (min {Min * 1000:F1}, max {Max * 1000:F1}, n={Runs})";
+}
+
+public static class Measure
+{
+    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then times it until both
+    /// <paramref name="minRuns"/> runs and <paramref name="minSeconds"/> have passed (capped at <paramref name="maxRuns"/>).</summary>
+    public static Timing Time(Action action, int warmup = 2, int minRuns = 5, double minSeconds = 2.0, int maxRuns = 200)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        for (int i = 0; i < warmup; i++) action();
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (times.Count < maxRuns && (times.Count < minRuns || total.Elapsed.TotalSeconds < minSeconds))
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        times.Sort();
+        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        return new Timing(median, times.Average(), times[0], times[^1], times.Count);
+    }
+}
+
+/// <summary>Resident memory of this process as the kernel reports it (Linux /proc; 0 elsewhere).</summary>
+public static class ProcessMemory
+{
+    public static long CurrentRssBytes() => ReadStatusKb("VmRSS:") * 1024;
+
+    public static long PeakRssBytes() => ReadStatusKb("VmHWM:") * 1024;
+
+    private static long ReadStatusKb(string field)
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status)) return 0;
+        foreach (var line in File.ReadLines(status))
+        {
+            if (!line.StartsWith(field, StringComparison.Ordinal)) continue;
+            var parts = line[field.Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,34 @@
+namespace WavFusion.Models.Text;
+
+/// <summary>
+/// Hugging Face RobertaModel: BERT layers with position ids counted from the padding index
+/// (<see cref="PositionIdScheme.FromPadding"/>) and a single token type.
+/// </summary>
+public sealed class RobertaModel : TextEncoderModel
+{
+    /// <summary>The prefix RobertaForMaskedLM / RobertaForSequenceClassification put on the encoder's keys.</summary>
+    public const string CheckpointPrefix = "roberta.";
+
+    public RobertaModel(RobertaConfig config) : base(nameof(RobertaModel), config, PositionIdScheme.FromPadding) { }
+
+    /// <summary>
+    /// Loads a Hugging Face folder (config.json + model.safetensors) or a .safetensors file beside its
+    /// config.json; <c>roberta.</c> prefixes are stripped, <c>lm_head.*</c> ignored, the pooler may be absent.
+    /// </summary>
+    public static RobertaModel FromPretrained(string folderOrFile)
+    {
+        var (config, weights) = ResolveFiles(folderOrFile);
+        var model = new RobertaModel(RobertaConfig.Load(config));
+        try
+        {
+            LoadWeights(model, weights, CheckpointPrefix);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        model.eval();
+        return model;
+    }
+}

@@ -1,0 +1,28 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Wav2Vec2;
+
+/// <summary>LayerNorm over the conv features, then a linear map to the transformer width.</summary>
+public sealed class Wav2Vec2FeatureProjection : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm layer_norm;
+    private readonly Linear projection;
+    private readonly Dropout dropout;
+
+    public Wav2Vec2FeatureProjection(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2FeatureProjection))
+    {
+        layer_norm = nn.LayerNorm(config.ExtractDim, eps: config.LayerNormEps, device: device);
+        projection = nn.Linear(config.ExtractDim, config.HiddenSize, device: device);
+        dropout = nn.Dropout(config.FeatProjDropout);
+        RegisterComponents();
+    }
+
+    /// <summary>(B, T, conv_dim[-1]) → (B, T, hidden).</summary>
+    public override Tensor forward(Tensor features)
+    {
+        using var scope = torch.NewDisposeScope();
+        return dropout.forward(projection.forward(layer_norm.forward(features))).MoveToOuterDisposeScope();
+    }
+}

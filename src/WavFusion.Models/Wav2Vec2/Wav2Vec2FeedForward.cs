@@ -1,0 +1,30 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Wav2Vec2;
+
+/// <summary>Position-wise feed-forward block: dense → GELU → dropout → dense → dropout.</summary>
+public sealed class Wav2Vec2FeedForward : nn.Module<Tensor, Tensor>
+{
+    private readonly Dropout intermediate_dropout;
+    public readonly Linear intermediate_dense;
+    public readonly Linear output_dense;
+    private readonly Dropout output_dropout;
+
+    public Wav2Vec2FeedForward(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2FeedForward))
+    {
+        intermediate_dropout = nn.Dropout(config.ActivationDropout);
+        intermediate_dense = nn.Linear(config.HiddenSize, config.IntermediateSize, device: device);
+        output_dense = nn.Linear(config.IntermediateSize, config.HiddenSize, device: device);
+        output_dropout = nn.Dropout(config.HiddenDropout);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = intermediate_dropout.forward(nn.functional.gelu(intermediate_dense.forward(hidden)));
+        return output_dropout.forward(output_dense.forward(x)).MoveToOuterDisposeScope();
+    }
+}
