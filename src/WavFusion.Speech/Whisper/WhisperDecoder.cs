@@ -60,6 +60,7 @@ public sealed class WhisperDecoder : nn.Module
         for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cache.Layer(i), offset);
         if (firstLogit > 0) x = x.narrow(1, firstLogit, t - firstLogit);
         x = layer_norm.forward(x);
-        return torch.matmul(x, embed_tokens.weight!.t()).MoveToOuterDisposeScope();
+        // linear() hands the tied weight to BLAS as transposed; matmul with weight.t() may copy 51865 x d first.
+        return nn.functional.linear(x, embed_tokens.weight!).MoveToOuterDisposeScope();
     }
 }
