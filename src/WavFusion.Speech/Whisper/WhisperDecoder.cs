@@ -28,19 +28,33 @@ public sealed class WhisperDecoder : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>A cache holding the cross-attention keys/values of <paramref name="encoderHidden"/> (B, S, D).</summary>
-    public WhisperKvCache CreateCache(Tensor encoderHidden)
+    /// <summary>
+    /// A cache holding the cross-attention keys/values of <paramref name="encoderHidden"/> (B, S, D), for
+    /// <paramref name="rowsPerAudio"/> sequences per audio (beams or samples). With one audio the rows
+    /// share one copy of the keys/values (a broadcast view), so beams cost no extra cross-attention projection.
+    /// </summary>
+    public WhisperKvCache CreateCache(Tensor encoderHidden, int rowsPerAudio = 1)
     {
         if (encoderHidden.dim() != 3 || encoderHidden.shape[2] != Config.DModel)
             throw new ArgumentException($"encoder output must be (batch, positions, {Config.DModel}), got [{string.Join(", ", encoderHidden.shape)}]", nameof(encoderHidden));
+        ArgumentOutOfRangeException.ThrowIfLessThan(rowsPerAudio, 1);
         using var scope = torch.NewDisposeScope();
+        long audios = encoderHidden.shape[0];
+        bool shared = audios == 1;
         var caches = new WhisperLayerCache[layers.Count];
         for (int i = 0; i < caches.Length; i++)
         {
             var (k, v) = layers[i].CrossKeyValue(encoderHidden);
-            caches[i] = new WhisperLayerCache(k.contiguous().DetachFromDisposeScope(), v.contiguous().DetachFromDisposeScope(), Config.MaxTargetPositions);
+            (k, v) = (k.contiguous(), v.contiguous());
+            if (rowsPerAudio > 1)
+            {
+                (k, v) = shared
+                    ? (k.expand(rowsPerAudio, -1, -1, -1), v.expand(rowsPerAudio, -1, -1, -1))
+                    : (k.repeat_interleave(rowsPerAudio, 0), v.repeat_interleave(rowsPerAudio, 0));
+            }
+            caches[i] = new WhisperLayerCache(k.DetachFromDisposeScope(), v.DetachFromDisposeScope(), Config.MaxTargetPositions, shared);
         }
-        return new WhisperKvCache(caches, Config.MaxTargetPositions, encoderHidden.shape[0]);
+        return new WhisperKvCache(caches, Config.MaxTargetPositions, audios * rowsPerAudio);
     }
 
     /// <summary>

@@ -27,7 +27,8 @@ public sealed class WhisperForConditionalGeneration : nn.Module
     /// <summary>Encoder output (B, frames/2, d_model) of log-mel features (B, n_mels, frames).</summary>
     public Tensor Encode(Tensor inputFeatures) => model.Encoder.forward(inputFeatures);
 
-    public WhisperKvCache CreateCache(Tensor encoderHidden) => model.Decoder.CreateCache(encoderHidden);
+    /// <summary>A decoding cache for <paramref name="rowsPerAudio"/> sequences (beams, samples) per audio.</summary>
+    public WhisperKvCache CreateCache(Tensor encoderHidden, int rowsPerAudio = 1) => model.Decoder.CreateCache(encoderHidden, rowsPerAudio);
 
     /// <summary>Logits of <paramref name="tokens"/> (B, T) appended to the cached sequence, from position <paramref name="firstLogit"/> on.</summary>
     public Tensor Decode(Tensor tokens, WhisperKvCache cache, long firstLogit = 0) => model.Decoder.Forward(tokens, cache, firstLogit);

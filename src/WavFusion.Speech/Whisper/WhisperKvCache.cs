@@ -15,8 +15,12 @@ public sealed class WhisperLayerCache : IDisposable
     public Tensor CrossKey { get; private set; }
     public Tensor CrossValue { get; private set; }
 
-    internal WhisperLayerCache(Tensor crossKey, Tensor crossValue, long capacity)
+    // One audio behind every row: reordering rows never changes the cross-attention keys/values.
+    private readonly bool _sharedAudio;
+
+    internal WhisperLayerCache(Tensor crossKey, Tensor crossValue, long capacity, bool sharedAudio)
     {
+        _sharedAudio = sharedAudio;
         CrossKey = crossKey;
         CrossValue = crossValue;
         long[] shape = [crossKey.shape[0], crossKey.shape[1], capacity, crossKey.shape[3]];
@@ -37,6 +41,18 @@ public sealed class WhisperLayerCache : IDisposable
     {
         Replace(ref _selfKey, _selfKey.index_select(0, batchIndices));
         Replace(ref _selfValue, _selfValue.index_select(0, batchIndices));
+        if (_sharedAudio)
+        {
+            if (CrossKey.shape[0] != batchIndices.shape[0])
+            {
+                var ek = CrossKey.narrow(0, 0, 1).expand(batchIndices.shape[0], -1, -1, -1).DetachFromDisposeScope();
+                var ev = CrossValue.narrow(0, 0, 1).expand(batchIndices.shape[0], -1, -1, -1).DetachFromDisposeScope();
+                CrossKey.Dispose();
+                CrossValue.Dispose();
+                (CrossKey, CrossValue) = (ek, ev);
+            }
+            return;
+        }
         var k = CrossKey.index_select(0, batchIndices).DetachFromDisposeScope();
         CrossKey.Dispose();
         CrossKey = k;

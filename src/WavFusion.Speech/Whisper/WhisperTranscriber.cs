@@ -92,8 +92,7 @@ public sealed class WhisperTranscriber
         bool beam = temperature == 0 && options.BeamSize is > 1;
         int rows = beam ? options.BeamSize!.Value : temperature > 0 ? Math.Max(1, options.BestOf) : 1;
         using var scope = torch.NewDisposeScope();
-        var batch = encoded.expand(rows, -1, -1);
-        using var cache = _model.CreateCache(batch);
+        using var cache = _model.CreateCache(encoded, rows);
         var prompt = torch.tensor(initial.Select(t => (long)t).ToArray(), [1, initial.Count], device: encoded.device).expand(rows, -1);
         var first = _model.Decode(prompt, cache, sotIndex);
         double noSpeech = first[0, 0].to(ScalarType.Float32).softmax(0)[Special.NoSpeech].item<float>();
@@ -212,6 +211,7 @@ public sealed class WhisperTranscriber
     private sealed class StepDecoder(WhisperTranscriber owner, WhisperDecodingOptions options, int rows, double temperature)
     {
         private readonly Random _random = new(options.Seed);
+        private double[] _weights = [];
         private readonly int[] _suppress = [.. owner._nonSpeech, .. options.SuppressTokens,
             owner.Special.Transcribe, owner.Special.Translate, owner.Special.StartOfTranscript,
             owner.Special.StartOfPrevious, owner.Special.StartOfLm, owner.Special.NoSpeech];
@@ -225,7 +225,12 @@ public sealed class WhisperTranscriber
             if (!options.WithoutTimestamps) WhisperLogitFilters.ApplyTimestampRules(row, sampled, owner.Special, _maxInitial);
         }
 
-        private static float[] Rows(Tensor logits) => logits.to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        /// <summary>The step's logits on the managed side, copied straight from native memory (data&lt;T&gt;() copies element by element).</summary>
+        private static float[] Rows(Tensor logits)
+        {
+            using var flat = logits.to(ScalarType.Float32).cpu().contiguous();
+            return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(flat.bytes).ToArray();
+        }
 
         /// <summary>Logits of the next step; the previous step's are released at once, not at the end of the window.</summary>
         private Tensor Advance(Tensor previous, IEnumerable<int> tokens, WhisperKvCache cache)
@@ -343,7 +348,8 @@ public sealed class WhisperTranscriber
             float max = float.NegativeInfinity;
             foreach (float v in row) if (v > max) max = v;
             double total = 0;
-            var weights = new double[row.Length];
+            if (_weights.Length != row.Length) _weights = new double[row.Length];
+            var weights = _weights;
             for (int i = 0; i < row.Length; i++) total += weights[i] = Math.Exp((row[i] - max) / temperature);
             double u = _random.NextDouble() * total;
             for (int i = 0; i < row.Length; i++)

@@ -86,6 +86,27 @@ public sealed class WhisperModelTests
     }
 
     [Fact]
+    public void Rows_sharing_one_audio_decode_like_a_copied_batch_and_survive_reorder()
+    {
+        torch.manual_seed(2);
+        var config = SmallConfig();
+        using var model = new WhisperForConditionalGeneration(config);
+        model.eval();
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var audio = model.Encode(torch.randn(1, config.NumMelBins, 2 * config.MaxSourcePositions));
+        var tokens = torch.tensor(new long[] { 1, 2, 3, 4, 5, 6 }, [3, 2]);
+        using var shared = model.CreateCache(audio, 3);
+        using var copied = model.CreateCache(audio.expand(3, -1, -1).contiguous());
+        Assert.True(torch.allclose(model.Decode(tokens, copied), model.Decode(tokens, shared), rtol: 1e-4, atol: 1e-5));
+        var rows = torch.tensor(new long[] { 2, 0, 0 });
+        shared.Reorder(rows);
+        copied.Reorder(rows);
+        var next = torch.tensor(new long[] { 7, 8, 9 }, [3, 1]);
+        Assert.True(torch.allclose(model.Decode(next, copied), model.Decode(next, shared), rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
     public void Decoding_past_the_text_context_or_with_wrong_shapes_is_rejected()
     {
         var config = SmallConfig();
