@@ -6,5 +6,6 @@ var root = new RootCommand("WavFusion.Live — real-time multimodal emotion reco
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(TranscribeCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -10,6 +10,7 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure speed and memory (prints numbers; nothing is asserted)");
         command.Subcommands.Add(ModelBenchmark.CreateCommand());
+        command.Subcommands.Add(BenchAsrCommand.Create());
         return command;
     }
 }

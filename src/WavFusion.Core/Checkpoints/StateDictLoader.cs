@@ -44,6 +44,7 @@ public static class KnownOptionalKeys
         new(@"(^|\.)embeddings\.position_ids$"),            // old transformers buffer
         new(@"(^|\.)num_batches_tracked$"),                 // BatchNorm counter
         new(@"^(cls|lm_head)\."),                           // BERT pretraining heads
+        new(@"^proj_out\.weight$"),                         // Whisper output projection, tied to embed_tokens
     ];
 
     /// <summary>Module keys a checkpoint may lack; the module keeps its own initialisation.</summary>

@@ -11,7 +11,7 @@ public sealed class ReferenceParityTests(ITestOutputHelper log)
     /// <summary>Fixture types this project ports; a fixture of one of these that cannot be checked fails.</summary>
     public static readonly IReadOnlySet<string> KnownKinds = new HashSet<string>(StringComparer.Ordinal)
     {
-        "wav2vec2", "roberta", "efficientnet_b0", "metrics",
+        "wav2vec2", "roberta", "efficientnet_b0", "whisper", "metrics",
     };
 
     public static TheoryData<string, string> Fixtures()

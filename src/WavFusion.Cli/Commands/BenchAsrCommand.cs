@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Diagnostics;
+using TorchSharp;
+using WavFusion.Core.Diagnostics;
+using WavFusion.Speech.Whisper;
+using static TorchSharp.torch;
+
+namespace WavFusion.Cli.Commands;
+
+/// <summary>
+/// `wavfusion bench asr`: Whisper encoder time per 30 s window and decoder time per token at tiny and
+/// base dimensions with random weights, and the streaming real-time factor those imply.
+/// </summary>
+internal static class BenchAsrCommand
+{
+    public static Command Create()
+    {
+        var sizes = new Option<string[]>("--size") { Description = "model dimensions to time: tiny, base, small", DefaultValueFactory = _ => ["tiny", "base"], AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seconds = new Option<double>("--seconds") { Description = "minimum timed seconds per measurement", DefaultValueFactory = _ => 3.0 };
+        var tokens = new Option<int>("--tokens") { Description = "tokens decoded per timed run", DefaultValueFactory = _ => 64 };
+        var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+        var half = new Option<bool>("--half") { Description = "float16 weights and activations (GPU)" };
+        var command = new Command("asr", "Time the Whisper encoder per 30 s window and the decoder per token (random weights)") { sizes, threads, seconds, tokens, device, half };
+        command.SetAction(parse =>
+        {
+            Run(parse.GetValue(sizes)!, parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(tokens), parse.GetValue(device)!, parse.GetValue(half));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Published Whisper dimensions (openai-whisper ModelDimensions).</summary>
+    private static WhisperConfig Dimensions(string size)
+    {
+        var (d, heads, layers) = size switch
+        {
+            "tiny" => (384, 6, 4),
+            "base" => (512, 8, 6),
+            "small" => (768, 12, 12),
+            _ => throw new ArgumentException($"unknown size '{size}' (tiny, base, small)"),
+        };
+        return new WhisperConfig
+        {
+            NumMelBins = 80, MaxSourcePositions = 1500, DModel = d,
+            EncoderAttentionHeads = heads, EncoderLayers = layers, EncoderFfnDim = 4 * d,
+            DecoderAttentionHeads = heads, DecoderLayers = layers, DecoderFfnDim = 4 * d,
+            VocabSize = 51865, MaxTargetPositions = 448,
+        };
+    }
+
+    private static void Run(string[] sizes, int threads, double minSeconds, int tokens, string deviceName, bool half)
+    {
+        torch.set_num_threads(threads);
+        var device = torch.device(deviceName);
+        var dtype = half ? ScalarType.Float16 : ScalarType.Float32;
+        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
+        foreach (var size in sizes)
+        {
+            var config = Dimensions(size);
+            torch.manual_seed(0);
+            using var model = new WhisperForConditionalGeneration(config);
+            model.eval();
+            model.to(device, dtype);
+            long parameters = model.parameters().Sum(p => p.numel());
+            Console.WriteLine($"whisper-{size} dims (random weights): {parameters:N0} parameters");
+
+            using var features = torch.randn([1, config.NumMelBins, 2 * config.MaxSourcePositions], dtype, device);
+            var encoder = Measure.Time(() =>
+            {
+                using var _ = torch.inference_mode();
+                using var scope = torch.NewDisposeScope();
+                model.Encode(features).sum().item<float>();
+            }, warmup: 1, minRuns: 3, minSeconds: minSeconds);
+            Console.WriteLine($"  encoder, one 30 s window:  {encoder}");
+
+            using var inference = torch.inference_mode();
+            using var encoded = model.Encode(features);
+            var crossCache = Measure.Time(() =>
+            {
+                using var cache = model.CreateCache(encoded);
+            }, warmup: 1, minRuns: 3, minSeconds: 0.5);
+            var perToken = Measure.Time(() => DecodeTokens(model, encoded, tokens), warmup: 1, minRuns: 3, minSeconds: minSeconds);
+            double msPerToken = perToken.Median * 1000 / tokens;
+            Console.WriteLine($"  decoder, per token (greedy, batch 1, KV cache, {tokens} tokens): {msPerToken:F2} ms  (cross-attention K/V once per window: {crossCache.Median * 1000:F1} ms)");
+
+            // A LocalAgreement step re-decodes the buffer's hypothesis (about 2.5 tokens per second of speech).
+            foreach (var (buffer, chunk) in new[] { (10.0, 1.0), (10.0, 2.0) })
+            {
+                double hypothesisTokens = 4 + 2.5 * buffer;
+                double full = encoder.Median + crossCache.Median + hypothesisTokens * msPerToken / 1000;
+                Console.WriteLine($"  streaming estimate, {buffer:F0} s buffer every {chunk:F0} s: {full:F2} s per step, real-time factor {full / chunk:F2} (30 s window)");
+            }
+        }
+    }
+
+    private static void DecodeTokens(WhisperForConditionalGeneration model, Tensor encoded, int count)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var cache = model.CreateCache(encoded);
+        var prompt = torch.tensor(new long[] { 50258, 50259, 50359, 50363 }, [1, 4], device: encoded.device);
+        var logits = model.Decode(prompt, cache, 3);
+        for (int i = 0; i < count; i++)
+        {
+            using var step = torch.NewDisposeScope();
+            long next = logits[0, -1].argmax().item<long>();
+            logits = model.Decode(torch.tensor(new[] { next }, [1, 1], device: encoded.device), cache).MoveToOuterDisposeScope();
+        }
+        Debug.Assert(cache.Length == 4 + count);
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using TorchSharp;
+using WavFusion.Core.Audio;
+using WavFusion.Speech.Whisper;
+
+namespace WavFusion.Cli.Commands;
+
+/// <summary>`wavfusion transcribe --model PATH FILE [--stream]`: Whisper segments of an audio file, whole or as a live stream.</summary>
+internal static class TranscribeCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Hugging Face Whisper folder or whisper.cpp ggml file", Required = true };
+        var file = new Argument<FileInfo>("FILE") { Description = "audio or video file (anything ffmpeg reads)" };
+        var stream = new Option<bool>("--stream") { Description = "feed the file in 1 s chunks to the streaming transcriber (LocalAgreement-2)" };
+        var language = new Option<string?>("--language") { Description = "language code; detected when omitted (multilingual models)" };
+        var beam = new Option<int>("--beam") { Description = "beam size at temperature 0 (1 = greedy)", DefaultValueFactory = _ => 5 };
+        var translate = new Option<bool>("--translate") { Description = "translate to English instead of transcribing" };
+        var noTimestamps = new Option<bool>("--no-timestamps") { Description = "decode without timestamp tokens (one segment per window)" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            torch.set_num_threads(parse.GetValue(threads));
+            var options = new WhisperDecodingOptions
+            {
+                Language = parse.GetValue(language),
+                BeamSize = parse.GetValue(beam) > 1 ? parse.GetValue(beam) : null,
+                Task = parse.GetValue(translate) ? WhisperTask.Translate : WhisperTask.Transcribe,
+                WithoutTimestamps = parse.GetValue(noTimestamps),
+            };
+            var audio = AudioFile.Load(parse.GetValue(file)!.FullName, WhisperAudio.SampleRate).Samples;
+            var clock = Stopwatch.StartNew();
+            using var pretrained = WhisperPretrained.Load(parse.GetValue(model)!);
+            Console.Error.WriteLine($"loaded {pretrained.Source} in {clock.Elapsed.TotalSeconds:F2} s");
+            var transcriber = new WhisperTranscriber(pretrained);
+            clock.Restart();
+            if (parse.GetValue(stream))
+            {
+                var streaming = new StreamingTranscriber(new WhisperHypothesisSource(transcriber, options));
+                await foreach (var s in streaming.TranscribeAsync(Chunks(audio, cancellationToken), cancellationToken).ConfigureAwait(false))
+                    Console.WriteLine($"[{Time(s.Start.TotalSeconds)} --> {Time(s.End.TotalSeconds)}] {(s.IsFinal ? "final  " : "interim")} {s.Text}");
+            }
+            else
+            {
+                foreach (var s in transcriber.Transcribe(audio, options, cancellationToken))
+                    Console.WriteLine($"[{Time(s.Start)} --> {Time(s.End)}] {s.Text.Trim()}");
+            }
+            double seconds = audio.Length / (double)WhisperAudio.SampleRate;
+            Console.Error.WriteLine($"{seconds:F1} s of audio in {clock.Elapsed.TotalSeconds:F2} s (real-time factor {clock.Elapsed.TotalSeconds / seconds:F2})");
+            return 0;
+        });
+        return command;
+    }
+
+    private static async IAsyncEnumerable<AudioChunk> Chunks(float[] audio, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int chunk = WhisperAudio.SampleRate;
+        for (int start = 0; start < audio.Length; start += chunk)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new AudioChunk(audio[start..Math.Min(audio.Length, start + chunk)], TimeSpan.FromSeconds(start / (double)WhisperAudio.SampleRate));
+            await Task.Yield();
+        }
+    }
+
+    private static string Time(double seconds) => TimeSpan.FromSeconds(seconds).ToString(@"hh\:mm\:ss\.fff", CultureInfo.InvariantCulture);
+}

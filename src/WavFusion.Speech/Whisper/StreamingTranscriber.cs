@@ -1,0 +1,124 @@
+using System.Runtime.CompilerServices;
+
+namespace WavFusion.Speech.Whisper;
+
+/// <summary>
+/// Live transcript from timestamped audio chunks: the buffer since the last cut is re-transcribed every
+/// <see cref="StreamingOptions.MinChunkSeconds"/> of new speech, words two hypotheses agree on are
+/// committed (<see cref="LocalAgreement"/>), the buffer is cut after committed text once it grows long,
+/// and silence is not transcribed at all (energy voice-activity gate). One instance per stream.
+/// </summary>
+public sealed class StreamingTranscriber
+{
+    private readonly IHypothesisSource _source;
+    private readonly StreamingOptions _options;
+    private readonly LocalAgreement _agreement = new();
+    private readonly List<float> _buffer = [];
+    private double _bufferStart;
+    private double _unprocessedSeconds;
+    private double _silenceSeconds;
+    private bool _heardSpeech;
+
+    public StreamingTranscriber(IHypothesisSource source, StreamingOptions? options = null)
+    {
+        _source = source;
+        _options = options ?? new StreamingOptions();
+    }
+
+    /// <summary>Stream time (seconds) of the first sample in the buffer.</summary>
+    public double BufferStart => _bufferStart;
+    public double BufferSeconds => _buffer.Count / (double)WhisperAudio.SampleRate;
+    public LocalAgreement Agreement => _agreement;
+
+    public async IAsyncEnumerable<TranscriptSegment> TranscribeAsync(IAsyncEnumerable<AudioChunk> audio,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var chunk in audio.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            await foreach (var segment in PushAsync(chunk, cancellationToken).ConfigureAwait(false))
+                yield return segment;
+        }
+        foreach (var segment in Finish()) yield return segment;
+    }
+
+    /// <summary>Adds one chunk; yields what the chunk made final and the current interim tail.</summary>
+    public async IAsyncEnumerable<TranscriptSegment> PushAsync(AudioChunk chunk, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        double seconds = chunk.Samples.Length / (double)WhisperAudio.SampleRate;
+        bool speech = Rms(chunk.Samples) >= _options.SilenceRms;
+        if (!speech && !_heardSpeech)
+        {
+            // Leading silence is dropped, so the next buffer starts at speech.
+            _buffer.Clear();
+            _bufferStart = chunk.StreamTime.TotalSeconds + seconds;
+            yield break;
+        }
+        if (_buffer.Count == 0) _bufferStart = chunk.StreamTime.TotalSeconds;
+        _buffer.AddRange(chunk.Samples);
+        _unprocessedSeconds += seconds;
+        _silenceSeconds = speech ? 0 : _silenceSeconds + seconds;
+        _heardSpeech = true;
+
+        if (_silenceSeconds >= _options.EndOfUtteranceSeconds)
+        {
+            await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
+            foreach (var s in Finish()) yield return s;
+            yield break;
+        }
+        if (_unprocessedSeconds < _options.MinChunkSeconds) yield break;
+        await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
+    }
+
+    private async IAsyncEnumerable<TranscriptSegment> StepAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _unprocessedSeconds = 0;
+        if (_buffer.Count == 0) yield break;
+        var words = await _source.TranscribeAsync([.. _buffer], _agreement.PromptText(_options.PromptChars), cancellationToken).ConfigureAwait(false);
+        _agreement.Insert(words.Select(w => w.Shift(_bufferStart)).ToList());
+        var committed = _agreement.Flush();
+        if (committed.Count > 0) yield return Segment(committed, true);
+        if (_agreement.Pending.Count > 0) yield return Segment(_agreement.Pending, false);
+
+        if (BufferSeconds > _options.MaxBufferSeconds - _options.MinChunkSeconds)
+        {
+            var forced = _agreement.Complete();
+            if (forced.Count > 0) yield return Segment(forced, true);
+            Cut(Math.Max(_agreement.CommittedEnd, _bufferStart + BufferSeconds - _options.MinChunkSeconds));
+        }
+        else if (BufferSeconds > _options.TrimSeconds && _agreement.CommittedEnd > _bufferStart)
+            Cut(_agreement.CommittedEnd);
+    }
+
+    /// <summary>Commits what is pending and clears the buffer (end of utterance or of stream).</summary>
+    public IEnumerable<TranscriptSegment> Finish()
+    {
+        var rest = _agreement.Complete();
+        double end = _bufferStart + BufferSeconds;
+        _buffer.Clear();
+        _bufferStart = end;
+        _unprocessedSeconds = 0;
+        _silenceSeconds = 0;
+        _heardSpeech = false;
+        if (rest.Count > 0) yield return Segment(rest, true);
+    }
+
+    /// <summary>Drops buffered audio before stream time <paramref name="time"/>.</summary>
+    private void Cut(double time)
+    {
+        int samples = (int)Math.Clamp(Math.Round((time - _bufferStart) * WhisperAudio.SampleRate), 0, _buffer.Count);
+        _buffer.RemoveRange(0, samples);
+        _bufferStart += samples / (double)WhisperAudio.SampleRate;
+    }
+
+    private TranscriptSegment Segment(IReadOnlyList<TimedWord> words, bool final) =>
+        new(string.Join(' ', words.Select(w => w.Text)), TimeSpan.FromSeconds(words[0].Start), TimeSpan.FromSeconds(words[^1].End),
+            final, final ? 1.0 : _options.InterimStability);
+
+    private static double Rms(float[] samples)
+    {
+        if (samples.Length == 0) return 0;
+        double sum = 0;
+        foreach (float s in samples) sum += s * s;
+        return Math.Sqrt(sum / samples.Length);
+    }
+}
