@@ -52,30 +52,18 @@ internal static class ModelBenchmark
     {
         torch.set_num_threads(threads);
         Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s); random weights, real dimensions; inference mode");
-        Dictionary<string, Timing>? baseEncoder = null;
         foreach (var size in sizes)
         {
             var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
-            var timings = BenchSize(size, config, minSeconds);
-            if (size == "base") baseEncoder = timings;
+            BenchSize(size, config, minSeconds);
         }
 
-        if (onnxPath is not null)
-        {
-            using var ort = new OnnxReference(onnxPath.FullName, threads);
-            Console.WriteLine($"ONNX Runtime {onnxPath.Name} (wav2vec2-base), same shapes:");
-            foreach (var (name, batch, secs) in Shapes)
-            {
-                var timing = ort.Time(batch, (int)(secs * Rate), minSeconds);
-                string ratio = baseEncoder is null ? "" : $"  TorchSharp wav2vec2 / ORT {baseEncoder[name].Median / timing.Median:F3}x";
-                Console.WriteLine($"  {name,-16} {timing}{ratio}");
-            }
-        }
+        if (onnxPath is not null) CompareWithOnnxRuntime(onnxPath, threads, minSeconds);
 
         if (memoryForwards > 0) WatchNativeMemory(memoryForwards);
     }
 
-    private static Dictionary<string, Timing> BenchSize(string size, WavFusionConfig config, double minSeconds)
+    private static void BenchSize(string size, WavFusionConfig config, double minSeconds)
     {
         torch.manual_seed(0);
         using var model = new WavFusionModel(config);
@@ -88,7 +76,6 @@ internal static class ModelBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"WavFusion {size}: {total:N0} parameters ({trainable:N0} trainable), wav2vec2 part {encoderParameters:N0}; {config.ShallowLayers}/{config.DeepLayers} shallow/deep"));
 
-        var encoderTimings = new Dictionary<string, Timing>();
         foreach (var (name, batch, seconds) in Shapes)
         {
             int samples = (int)(seconds * Rate);
@@ -99,13 +86,34 @@ internal static class ModelBenchmark
             var fused = Time(() => model.forward(WavFusionInput.FromAudio(audio, null, new ModalitySequence(text), new ModalitySequence(visual))), minSeconds);
             var audioOnly = Time(() => model.forward(WavFusionInput.FromAudio(audio)), minSeconds);
             var wav2vec2 = Time(() => encoder.forward(audio), minSeconds);
-            encoderTimings[name] = wav2vec2;
             double audioSeconds = batch * seconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {name,-16} A+T+V {fused.Median * 1000,7:F1} ms (RTF {fused.Median / audioSeconds:F3})  A {audioOnly.Median * 1000,7:F1} ms  wav2vec2 alone {wav2vec2.Median * 1000,7:F1} ms"));
         }
         Console.WriteLine($"  peak resident memory so far {ProcessMemory.PeakRssBytes() / 1048576.0:F0} MiB");
-        return encoderTimings;
+    }
+
+    /// <summary>The wav2vec2-base encoder against ONNX Runtime on the same export's shapes, timed alternately.</summary>
+    private static void CompareWithOnnxRuntime(FileInfo onnxPath, int threads, double minSeconds)
+    {
+        using var ort = new OnnxReference(onnxPath.FullName, threads);
+        torch.manual_seed(0);
+        using var encoder = new Wav2Vec2Model(Wav2Vec2Config.Base());
+        encoder.eval();
+        Console.WriteLine($"wav2vec2-base: TorchSharp vs ONNX Runtime ({onnxPath.Name}), runs alternated:");
+        foreach (var (name, batch, seconds) in Shapes)
+        {
+            int samples = (int)(seconds * Rate);
+            using var audio = torch.randn(batch, samples);
+            var (ours, theirs) = Measure.Interleaved(() =>
+            {
+                using var _ = torch.inference_mode();
+                using var scope = torch.NewDisposeScope();
+                encoder.forward(audio);
+            }, ort.Forward(batch, samples), minRuns: 3, minSeconds: 2 * minSeconds);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {name,-16} TorchSharp {ours.Median * 1000,7:F1} ms (min {ours.Min * 1000:F1})  ORT {theirs.Median * 1000,7:F1} ms (min {theirs.Min * 1000:F1})  ratio {ours.Median / theirs.Median:F3}x (of minima {ours.Min / theirs.Min:F3}x)"));
+        }
     }
 
     private static Timing Time(Action forward, double minSeconds) => Measure.Time(() =>

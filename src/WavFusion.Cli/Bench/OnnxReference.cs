@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using WavFusion.Core.Diagnostics;
 
 namespace WavFusion.Cli.Bench;
 
@@ -20,21 +19,24 @@ internal sealed class OnnxReference : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        // Spinning workers would keep burning the cores while libtorch runs in between (the runs alternate).
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         _session = new InferenceSession(path, options);
         _inputName = _session.InputMetadata.Keys.First();
     }
 
-    public Timing Time(int batch, int samples, double minSeconds)
+    /// <summary>A runnable ONNX Runtime forward on random input of the given shape (the caller times it).</summary>
+    public Action Forward(int batch, int samples)
     {
         var random = new Random(0);
         var data = new float[batch * samples];
         for (int i = 0; i < data.Length; i++) data[i] = (float)(random.NextDouble() * 2 - 1);
         var input = new DenseTensor<float>(data, [batch, samples]);
         var inputs = new[] { NamedOnnxValue.CreateFromTensor(_inputName, input) };
-        return Measure.Time(() =>
+        return () =>
         {
             using var results = _session.Run(inputs);
-        }, warmup: 1, minRuns: 3, minSeconds: minSeconds);
+        };
     }
 
     public void Dispose() => _session.Dispose();

@@ -24,6 +24,39 @@ public static class Measure
             action();
             times.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
+        return Summarise(times);
+    }
+
+    /// <summary>
+    /// Times two actions alternately (a, b, a, b, ...) so that whatever else the machine does affects both
+    /// alike; for side-by-side ratios on a shared machine.
+    /// </summary>
+    public static (Timing A, Timing B) Interleaved(Action a, Action b, int warmup = 1, int minRuns = 5, double minSeconds = 4.0, int maxRuns = 200)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        for (int i = 0; i < warmup; i++)
+        {
+            a();
+            b();
+        }
+        var ta = new List<double>();
+        var tb = new List<double>();
+        var total = Stopwatch.StartNew();
+        while (ta.Count < maxRuns && (ta.Count < minRuns || total.Elapsed.TotalSeconds < minSeconds))
+        {
+            long start = Stopwatch.GetTimestamp();
+            a();
+            ta.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+            start = Stopwatch.GetTimestamp();
+            b();
+            tb.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+        return (Summarise(ta), Summarise(tb));
+    }
+
+    private static Timing Summarise(List<double> times)
+    {
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
         return new Timing(median, times.Average(), times[0], times[^1], times.Count);
