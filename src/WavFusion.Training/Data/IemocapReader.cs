@@ -76,6 +76,10 @@ public static partial class IemocapReader
 
     public static LabelSet FourClassLabels { get; } = new(["happy", "sad", "neutral", "angry"]);
 
+    /// <summary>The categorical codes of EmoEvaluation summary lines (xxx: the annotators did not agree).</summary>
+    public static IReadOnlySet<string> KnownCodes { get; } =
+        new HashSet<string>(["neu", "hap", "exc", "sad", "ang", "fru", "sur", "fea", "dis", "oth", "xxx"], StringComparer.Ordinal);
+
     public static LabelSet LabelsOf(IemocapProtocol protocol) => protocol switch
     {
         IemocapProtocol.SixClassSession5Test => SixClassLabels,
@@ -184,6 +188,11 @@ public static partial class IemocapReader
             if (!idMatch.Success || int.Parse(idMatch.Groups["session"].Value, CultureInfo.InvariantCulture) != session)
             {
                 report.Skip(where, $"turn id '{id}' is not a Session{session} turn id like Ses0{session}F_impro01_F000");
+                continue;
+            }
+            if (!KnownCodes.Contains(code))
+            {
+                report.Skip(id, $"{where}: unknown emotion code '{code}' (IEMOCAP's are {string.Join(", ", KnownCodes)})");
                 continue;
             }
             if (end <= start)
