@@ -5,5 +5,6 @@ var root = new RootCommand("WavFusion.Live — real-time multimodal emotion reco
 // One line per command group; each group lives in Commands/<Name>Command.cs.
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(SynthCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
