@@ -7,5 +7,6 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TranscribeCommand.Create());
+root.Subcommands.Add(SynthCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
