@@ -7,13 +7,14 @@ using WavFusion.Tests.Fusion;
 using WavFusion.Tests.Infrastructure;
 using WavFusion.Training.Evaluation;
 using WavFusion.Training.Trainer;
+using Xunit.Abstractions;
 
 namespace WavFusion.Tests.Trainer;
 
 using Trainer = WavFusion.Training.Trainer.Trainer;
 
 [Collection(SeededTorchCollection.Name)]
-public sealed class TrainerTests
+public sealed class TrainerTests(ITestOutputHelper output)
 {
     private static TrainerOptions Options(string dir, int epochs = 6) => new()
     {
@@ -37,6 +38,8 @@ public sealed class TrainerTests
         var trainer = new Trainer(Options(dir.File("run")), progress);
 
         var result = trainer.Train(model, data);
+        output.WriteLine(progress.ToString());
+        output.WriteLine($"test accuracy {result.TestMetrics.Accuracy:F3}, weighted F1 {result.TestMetrics.WeightedF1:F3}");
 
         Assert.Equal(6, result.EpochsCompleted);
         Assert.True(result.History[^1].TrainLoss < 0.8 * result.History[0].TrainLoss,
