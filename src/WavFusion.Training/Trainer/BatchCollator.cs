@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using TorchSharp;
+using WavFusion.Models.Fusion;
+using WavFusion.Models.Wav2Vec2;
+using WavFusion.Training.Cache;
+using static TorchSharp.torch;
+
+namespace WavFusion.Training.Trainer;
+
+/// <summary>
+/// Pads items into a <see cref="WavFusionInput"/>. Audio goes through the frozen wav2vec2 CNN + shallow
+/// layers one utterance at a time (so no padding ever reaches the group-norm feature encoder, and the
+/// result is the same whether it was computed now or read from the cache), then the shallow outputs are
+/// right-padded with a frame mask. With a <see cref="FeatureCache"/>, that frozen output is stored per item
+/// under a hash of the frozen weights, so only the first epoch pays for it.
+/// Tensors are created in the caller's dispose scope; the trainer opens one per batch.
+/// </summary>
+public sealed class BatchCollator
+{
+    public const string CacheKind = "wav2vec2-shallow";
+
+    private readonly WavFusionModel _model;
+    private readonly FeatureCache? _cache;
+    private readonly Wav2Vec2FeatureExtractor _extractor;
+    private readonly Device _device;
+
+    public BatchCollator(WavFusionModel model, FeatureCache? cache, Wav2Vec2FeatureExtractor? extractor = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _cache = cache;
+        _extractor = extractor ?? new Wav2Vec2FeatureExtractor();
+        _device = model.parameters().First().device;
+        FrozenModelHash = FrozenHash(model, _extractor);
+    }
+
+    /// <summary>Identifies the frozen part (weights, audio config, shallow layer count, normalisation): the cache folder.</summary>
+    public string FrozenModelHash { get; }
+
+    public TrainingBatch Collate(IReadOnlyList<ITrainingItem> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (items.Count == 0) throw new ArgumentException("cannot collate an empty batch", nameof(items));
+        var shallow = items.Select(Shallow).ToArray();
+        var (hidden, frameMask) = Pad(shallow, "shallow audio", _model.Config.Audio.HiddenSize);
+        var text = PadModality(items, i => i.Text, "text", _model.Config.TextDim);
+        var visual = PadModality(items, i => i.Visual, "visual", _model.Config.VisualDim);
+        var labels = torch.tensor(items.Select(i => (long)i.Label).ToArray(), device: _device);
+        return new TrainingBatch(
+            WavFusionInput.FromShallow(new ShallowAudio(hidden, frameMask), text, visual), labels, items.Select(i => i.Id).ToArray());
+    }
+
+    /// <summary>Identifies an item's audio content, so a reader that reuses an id for changed audio misses the cache.</summary>
+    public static string ContentKey(ITrainingItem item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var digest = SHA256.HashData(MemoryMarshal.AsBytes(item.Audio.AsSpan()));
+        return $"{item.Id}|{item.Audio.Length}|{Convert.ToHexStringLower(digest)}";
+    }
+
+    private Tensor Shallow(ITrainingItem item)
+    {
+        if (_cache is null) return EncodeShallow(item)["hidden"];
+        var cached = _cache.GetOrCompute(CacheKind, FrozenModelHash, ContentKey(item), () => EncodeShallow(item));
+        if (!cached.TryGetValue("hidden", out var hidden))
+            throw new InvalidDataException($"feature cache entry of item '{item.Id}' has no 'hidden' tensor");
+        return hidden;
+    }
+
+    private Dictionary<string, Tensor> EncodeShallow(ITrainingItem item)
+    {
+        Tensor values;
+        try
+        {
+            values = _extractor.Normalize(item.Audio);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"item '{item.Id}': {e.Message}", e);
+        }
+        using var shallow = _model.EncodeShallow(values.to(_device));
+        // The cache writes CPU tensors; one frame-major (frames, hidden) tensor per item.
+        return new Dictionary<string, Tensor> { ["hidden"] = shallow.Hidden[0].cpu().contiguous() };
+    }
+
+    private ModalitySequence? PadModality(IReadOnlyList<ITrainingItem> items, Func<ITrainingItem, Tensor?> select, string name, int width)
+    {
+        var streams = items.Select(select).ToArray();
+        if (streams.All(s => s is null || s.shape[0] == 0)) return null;
+        for (int i = 0; i < streams.Length; i++)
+            if (streams[i] is { } s && (s.dim() != 2 || s.shape[1] != width))
+                throw new ArgumentException($"item '{items[i].Id}': {name} features must be (time, {width}); got [{string.Join(", ", s.shape)}]");
+        var (features, mask) = Pad(streams, name, width);
+        return new ModalitySequence(features, mask);
+    }
+
+    private (Tensor Padded, Tensor Mask) Pad(IReadOnlyList<Tensor?> sequences, string name, long width)
+    {
+        long longest = Math.Max(1, sequences.Max(s => s?.shape[0] ?? 0));
+        var padded = torch.zeros(sequences.Count, longest, width, dtype: ScalarType.Float32);
+        var mask = new bool[sequences.Count * longest];
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            if (sequences[i] is not { } s || s.shape[0] == 0) continue;
+            if (s.shape[1] != width) throw new ArgumentException($"{name} of batch item {i} has width {s.shape[1]}; expected {width}");
+            padded[i].narrow(0, 0, s.shape[0]).copy_(s);
+            mask.AsSpan((int)(i * longest), (int)s.shape[0]).Fill(true);
+        }
+        return (padded.to(_device), torch.tensor(mask, [sequences.Count, longest], device: _device));
+    }
+
+    private static string FrozenHash(WavFusionModel model, Wav2Vec2FeatureExtractor extractor)
+    {
+        var frozen = model.named_parameters().Where(p => !p.parameter.requires_grad)
+            .ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
+        string config = JsonSerializer.Serialize(model.Config.Audio) + $"|shallow_layers={model.ShallowLayers}|normalize={extractor.DoNormalize}";
+        return FeatureCache.ModelHash(frozen, config);
+    }
+}

@@ -1,0 +1,379 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using TorchSharp;
+using TorchSharp.Modules;
+using WavFusion.Core.Checkpoints;
+using WavFusion.Models.Fusion;
+using WavFusion.Training.Cache;
+using WavFusion.Training.Evaluation;
+using static TorchSharp.torch;
+
+namespace WavFusion.Training.Trainer;
+
+/// <summary>
+/// Fine-tunes a <see cref="WavFusionModel"/>: AdamW over four parameter groups (deep wav2vec2 layers vs new
+/// modules, each with and without weight decay), warm-up then linear/cosine decay per optimiser step, global
+/// gradient-norm clipping, one dispose scope per batch, validation each epoch, early stopping on validation
+/// weighted F1. After every epoch the last checkpoint (weights + <see cref="TrainerState"/> + optimiser
+/// moments) is replaced atomically, so <c>resume</c> continues after the last completed epoch; the best
+/// epoch is kept as its own checkpoint and scores the test split at the end.
+/// Output folder: <c>checkpoints/last</c>, <c>checkpoints/best</c>, <c>train_log.jsonl</c>, <c>metrics.json</c>, <c>predictions.csv</c>.
+/// </summary>
+public sealed class Trainer
+{
+    public const string LogFile = "train_log.jsonl";
+    public const string MetricsFile = "metrics.json";
+    public const string PredictionsFile = "predictions.csv";
+    public const string CheckpointsFolder = "checkpoints";
+    public const string LastCheckpoint = "last";
+    public const string BestCheckpoint = "best";
+    public const string ModelVersion = "trained";
+
+    private static readonly JsonSerializerOptions LogJson = new() { WriteIndented = false };
+    private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true };
+
+    private readonly TrainerOptions _options;
+    private readonly TextWriter _progress;
+
+    /// <param name="progress">Where the per-epoch progress line goes; standard error by default.</param>
+    public Trainer(TrainerOptions options, TextWriter? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _progress = progress ?? Console.Error;
+    }
+
+    /// <summary>The feature cache of the latest <see cref="Train"/> call (null when caching is off).</summary>
+    public FeatureCache? Cache { get; private set; }
+
+    public string OutputDir => Path.GetFullPath(_options.OutputDir);
+
+    public string LastCheckpointDir => Path.Combine(OutputDir, CheckpointsFolder, LastCheckpoint);
+
+    public string BestCheckpointDir => Path.Combine(OutputDir, CheckpointsFolder, BestCheckpoint);
+
+    /// <param name="resume">Continue from <c>checkpoints/last</c> if it exists (else start fresh).</param>
+    /// <param name="epochs">Told each completed epoch, after its checkpoint is on disk.</param>
+    /// <param name="cancellationToken">Checked before every batch; a cancelled run keeps its last completed epoch.</param>
+    public TrainingResult Train(WavFusionModel model, TrainingSplits data, bool resume = false,
+        IProgress<EpochRecord>? epochs = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        data.Validate(model.Config.NumClasses);
+        Directory.CreateDirectory(OutputDir);
+        Cache = _options.UseFeatureCache ? new FeatureCache(_options.EffectiveFeatureCacheDir) : null;
+        var collator = new BatchCollator(model, Cache);
+
+        var groups = ParameterGroups(model);
+        using var optimizer = new AdamW(groups.Select(g => g.Group), _options.LearningRateNew, _options.Beta1, _options.Beta2,
+            _options.Eps, _options.WeightDecay);
+        var trainable = model.TrainableParameters().Select(p => p.Parameter).ToArray();
+
+        var state = resume && Directory.Exists(LastCheckpointDir)
+            ? Restore(model, optimizer)
+            : StartFresh();
+
+        long stepsPerEpoch = (data.Train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        var schedule = new LearningRateSchedule(_options.Epochs * stepsPerEpoch, _options.WarmupFor(_options.Epochs * stepsPerEpoch), _options.Decay);
+        var history = new List<EpochRecord>();
+        var runClock = Stopwatch.StartNew();
+
+        for (int epoch = state.Epoch + 1; epoch <= _options.Epochs && !state.StoppedEarly; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var cacheBefore = Cache?.Stats;
+            torch.manual_seed(_options.Seed + epoch);
+            var order = Shuffled(data.Train, epoch);
+
+            model.train();
+            double loss = 0, crossEntropy = 0, margin = 0, gradNorm = 0;
+            long step = state.Step;
+            for (int start = 0; start < order.Length; start += _options.BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var items = order.AsSpan(start, Math.Min(_options.BatchSize, order.Length - start)).ToArray();
+                var batch = collator.Collate(items);
+                double factor = schedule.Factor(step);
+                foreach (var g in groups) g.Group.LearningRate = g.BaseLearningRate * factor;
+
+                optimizer.zero_grad();
+                using var output = model.forward(batch.Input);
+                var terms = model.Loss(output, batch.Labels);
+                terms.Total.backward();
+                gradNorm += _options.MaxGradNorm > 0
+                    ? torch.nn.utils.clip_grad_norm_(trainable, _options.MaxGradNorm)
+                    : torch.nn.utils.clip_grad_norm_(trainable, double.PositiveInfinity);
+                optimizer.step();
+                step++;
+                loss += terms.Total.item<float>() * items.Length;
+                crossEntropy += terms.CrossEntropy.item<float>() * items.Length;
+                margin += terms.Margin.item<float>() * items.Length;
+            }
+
+            var validation = Predict(model, collator, data.Validation);
+            var metrics = validation.Metrics(model.Config.NumClasses);
+            bool improved = metrics.WeightedF1 > state.BestValidationWeightedF1;
+            if (improved) WavFusionCheckpoint.Save(BestCheckpointDir, model, ModelVersion, Describe(state, epoch));
+            int without = improved ? 0 : state.EpochsWithoutImprovement + 1;
+            state = state with
+            {
+                Epoch = epoch,
+                Step = step,
+                BestEpoch = improved ? epoch : state.BestEpoch,
+                BestValidationWeightedF1 = improved ? metrics.WeightedF1 : state.BestValidationWeightedF1,
+                EpochsWithoutImprovement = without,
+                StoppedEarly = _options.EarlyStoppingPatience > 0 && without >= _options.EarlyStoppingPatience,
+            };
+
+            var cacheAfter = Cache?.Stats;
+            var record = new EpochRecord
+            {
+                Epoch = epoch,
+                Step = step,
+                TrainLoss = loss / order.Length,
+                TrainCrossEntropy = crossEntropy / order.Length,
+                TrainMargin = margin / order.Length,
+                ValidationLoss = validation.Loss,
+                ValidationAccuracy = metrics.Accuracy,
+                ValidationWeightedF1 = metrics.WeightedF1,
+                ValidationMacroF1 = metrics.MacroF1,
+                ValidationUnweightedAccuracy = metrics.UnweightedAccuracy,
+                LearningRateWav2Vec2 = _options.LearningRateWav2Vec2 * schedule.Factor(step - 1),
+                LearningRateNew = _options.LearningRateNew * schedule.Factor(step - 1),
+                GradNorm = gradNorm / stepsPerEpoch,
+                Seconds = clock.Elapsed.TotalSeconds,
+                CacheHits = (cacheAfter?.Hits ?? 0) - (cacheBefore?.Hits ?? 0),
+                CacheMisses = (cacheAfter?.Misses ?? 0) - (cacheBefore?.Misses ?? 0),
+                IsBest = improved,
+            };
+            // The log line goes first: a crash before the checkpoint leaves a line that resume drops.
+            File.AppendAllText(Path.Combine(OutputDir, LogFile), JsonSerializer.Serialize(record, LogJson) + "\n");
+            SaveLast(model, optimizer, state);
+            history.Add(record);
+            ReportProgress(record, runClock.Elapsed.TotalSeconds / history.Count * (_options.Epochs - epoch), state.StoppedEarly);
+            epochs?.Report(record);
+        }
+
+        if (!Directory.Exists(BestCheckpointDir))
+            throw new InvalidOperationException($"{BestCheckpointDir}: no best checkpoint; the run has completed no epoch");
+        LoadWeights(model, BestCheckpointDir);
+        var test = Predict(model, collator, data.Test);
+        var testMetrics = test.Metrics(model.Config.NumClasses);
+        WriteReport(model.Config.LabelNames, test, testMetrics, state);
+        return new TrainingResult(history, state.Epoch, state.BestEpoch, state.BestValidationWeightedF1, state.StoppedEarly, testMetrics, OutputDir);
+    }
+
+    private TrainerState StartFresh()
+    {
+        // A fresh run owns its folder's run files; the feature cache is kept, it is keyed by the frozen weights.
+        foreach (var dir in new[] { LastCheckpointDir, BestCheckpointDir })
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        foreach (var file in new[] { LogFile, MetricsFile, PredictionsFile })
+            File.Delete(Path.Combine(OutputDir, file));
+        DeleteOptimizerFiles(keep: null);
+        return new TrainerState { Seed = _options.Seed };
+    }
+
+    private TrainerState Restore(WavFusionModel model, AdamW optimizer)
+    {
+        var manifest = ModelCheckpoint.ReadManifest(LastCheckpointDir);
+        var ours = JsonNode.Parse(model.Config.ToJson());
+        if (!JsonNode.DeepEquals(manifest.Config, ours))
+            throw new CheckpointException($"{LastCheckpointDir}: the checkpoint was trained with another model configuration; cannot resume into this model");
+        var state = manifest.Training?.Deserialize<TrainerState>()
+                    ?? throw new CheckpointException($"{LastCheckpointDir}: {ModelCheckpoint.ManifestFile} has no training state");
+        if (state.Seed != _options.Seed)
+            throw new ArgumentException($"{LastCheckpointDir}: the run used seed {state.Seed}, the options say {_options.Seed}; resume with the same seed");
+        LoadWeights(model, LastCheckpointDir);
+        string optimizerPath = Path.Combine(OutputDir, CheckpointsFolder, state.OptimizerState
+            ?? throw new CheckpointException($"{LastCheckpointDir}: training state names no optimizer_state file"));
+        if (!File.Exists(optimizerPath)) throw new CheckpointException($"{optimizerPath}: optimizer state of epoch {state.Epoch} is missing");
+        try
+        {
+            optimizer.load_state_dict(optimizerPath);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException)
+        {
+            throw new CheckpointException($"{optimizerPath}: cannot restore the optimizer: {e.Message}", e);
+        }
+        TruncateLog(state.Epoch);
+        return state;
+    }
+
+    private void SaveLast(WavFusionModel model, AdamW optimizer, TrainerState state)
+    {
+        string folder = Path.Combine(OutputDir, CheckpointsFolder);
+        Directory.CreateDirectory(folder);
+        string name = $"optimizer-epoch-{state.Epoch:D4}.bin";
+        string staging = Path.Combine(folder, name + ".tmp");
+        optimizer.save_state_dict(staging);
+        File.Move(staging, Path.Combine(folder, name), overwrite: true);
+        var withOptimizer = state with { OptimizerState = name };
+        WavFusionCheckpoint.Save(LastCheckpointDir, model, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
+        DeleteOptimizerFiles(keep: name);
+    }
+
+    private void DeleteOptimizerFiles(string? keep)
+    {
+        string folder = Path.Combine(OutputDir, CheckpointsFolder);
+        if (!Directory.Exists(folder)) return;
+        foreach (var file in Directory.GetFiles(folder, "optimizer-epoch-*"))
+            if (Path.GetFileName(file) != keep) File.Delete(file);
+    }
+
+    private void TruncateLog(int lastEpoch)
+    {
+        string path = Path.Combine(OutputDir, LogFile);
+        if (!File.Exists(path)) return;
+        var kept = File.ReadAllLines(path)
+            .Where(line => line.Length > 0 && JsonSerializer.Deserialize<EpochRecord>(line)!.Epoch <= lastEpoch)
+            .Select(line => line + "\n");
+        WriteAtomic(path, string.Concat(kept));
+    }
+
+    private JsonObject Describe(TrainerState state, int epoch) => new()
+    {
+        ["epoch"] = epoch,
+        ["seed"] = state.Seed,
+        ["options"] = JsonNode.Parse(_options.ToJson()),
+    };
+
+    private static void LoadWeights(WavFusionModel model, string folder)
+    {
+        var (_, weights) = ModelCheckpoint.Load(folder);
+        try
+        {
+            StateDictLoader.Load(model, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
+    }
+
+    private List<(AdamW.ParamGroup Group, double BaseLearningRate)> ParameterGroups(WavFusionModel model)
+    {
+        var groups = new List<(AdamW.ParamGroup, double)>();
+        var trainable = model.TrainableParameters().ToArray();
+        foreach (bool audio in new[] { true, false })
+            foreach (bool decay in new[] { true, false })
+            {
+                // Biases and normalisation gains are vectors; decaying them towards zero only hurts.
+                var members = trainable.Where(p => p.Name.StartsWith("wav2vec2.", StringComparison.Ordinal) == audio && (p.Parameter.dim() > 1) == decay)
+                    .Select(p => p.Parameter).ToArray();
+                if (members.Length == 0) continue;
+                double lr = audio ? _options.LearningRateWav2Vec2 : _options.LearningRateNew;
+                groups.Add((new AdamW.ParamGroup(members, lr, _options.Beta1, _options.Beta2, _options.Eps, decay ? _options.WeightDecay : 0), lr));
+            }
+        return groups;
+    }
+
+    private ITrainingItem[] Shuffled(IReadOnlyList<ITrainingItem> items, int epoch)
+    {
+        var order = items.ToArray();
+        new Random(unchecked(_options.Seed * 7919 + epoch)).Shuffle(order);
+        return order;
+    }
+
+    private Predictions Predict(WavFusionModel model, BatchCollator collator, IReadOnlyList<ITrainingItem> items)
+    {
+        model.eval();
+        using var noGrad = torch.no_grad();
+        var probabilities = new List<float[]>(items.Count);
+        double loss = 0;
+        for (int start = 0; start < items.Count; start += _options.BatchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            var slice = items.Skip(start).Take(_options.BatchSize).ToArray();
+            var batch = collator.Collate(slice);
+            using var output = model.forward(batch.Input);
+            loss += model.Loss(output, batch.Labels).Total.item<float>() * slice.Length;
+            var probs = output.Probabilities.cpu().data<float>().ToArray();
+            int k = (int)output.Probabilities.shape[1];
+            for (int i = 0; i < slice.Length; i++) probabilities.Add(probs.AsSpan(i * k, k).ToArray());
+        }
+        return new Predictions(items, probabilities, loss / items.Count);
+    }
+
+    private void ReportProgress(EpochRecord r, double etaSeconds, bool stopping)
+    {
+        var eta = TimeSpan.FromSeconds(Math.Max(0, Math.Round(etaSeconds)));
+        _progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {r.Epoch}/{_options.Epochs}  train loss {r.TrainLoss:F4}  val loss {r.ValidationLoss:F4}  val wF1 {r.ValidationWeightedF1:F4}  " +
+            $"val acc {r.ValidationAccuracy:F4}{(r.IsBest ? " *" : "")}  lr {r.LearningRateNew:0.00e+0}  {r.Seconds:F1} s  " +
+            $"ETA {(stopping ? "stopping early" : eta.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture))}"));
+        _progress.Flush();
+    }
+
+    private void WriteReport(IReadOnlyList<string> labelNames, Predictions test, ClassificationMetrics metrics, TrainerState state)
+    {
+        var k = metrics.Classes.Count;
+        var matrix = new JsonArray();
+        for (int t = 0; t < k; t++)
+        {
+            var row = new JsonArray();
+            for (int p = 0; p < k; p++) row.Add(metrics.ConfusionMatrix[t, p]);
+            matrix.Add(row);
+        }
+        var report = new JsonObject
+        {
+            ["split"] = "test",
+            ["count"] = metrics.Count,
+            ["accuracy"] = metrics.Accuracy,
+            ["weighted_f1"] = metrics.WeightedF1,
+            ["macro_f1"] = metrics.MacroF1,
+            ["unweighted_accuracy"] = metrics.UnweightedAccuracy,
+            ["labels"] = new JsonArray(labelNames.Select(l => (JsonNode)l).ToArray()),
+            ["confusion_matrix"] = matrix,
+            ["per_class_f1"] = new JsonArray(metrics.PerClassF1.Select(v => (JsonNode)v).ToArray()),
+            ["per_class_recall"] = new JsonArray(metrics.PerClassRecall.Select(v => (JsonNode)v).ToArray()),
+            ["best_epoch"] = state.BestEpoch,
+            ["best_validation_weighted_f1"] = state.BestValidationWeightedF1,
+            ["epochs_completed"] = state.Epoch,
+        };
+        WriteAtomic(Path.Combine(OutputDir, MetricsFile), report.ToJsonString(ReportJson) + "\n");
+
+        var csv = new StringBuilder();
+        csv.Append("item,label,prediction");
+        foreach (var l in labelNames) csv.Append(",p_").Append(Csv(l));
+        csv.Append('\n');
+        for (int i = 0; i < test.Items.Count; i++)
+        {
+            csv.Append(Csv(test.Items[i].Id)).Append(',').Append(Csv(labelNames[test.Items[i].Label]))
+                .Append(',').Append(Csv(labelNames[test.Prediction(i)]));
+            foreach (float p in test.Probabilities[i]) csv.Append(',').Append(p.ToString("R", CultureInfo.InvariantCulture));
+            csv.Append('\n');
+        }
+        WriteAtomic(Path.Combine(OutputDir, PredictionsFile), csv.ToString());
+    }
+
+    private static string Csv(string field) =>
+        field.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+
+    private static void WriteAtomic(string path, string text)
+    {
+        string staging = path + ".tmp";
+        File.WriteAllText(staging, text);
+        File.Move(staging, path, overwrite: true);
+    }
+
+    private sealed record Predictions(IReadOnlyList<ITrainingItem> Items, IReadOnlyList<float[]> Probabilities, double Loss)
+    {
+        public int Prediction(int i)
+        {
+            var p = Probabilities[i];
+            int best = 0;
+            for (int c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c;
+            return best;
+        }
+
+        public ClassificationMetrics Metrics(int numClasses) => ClassificationMetrics.Compute(
+            Items.Select(i => i.Label).ToArray(), Enumerable.Range(0, Items.Count).Select(Prediction).ToArray(), Enumerable.Range(0, numClasses).ToArray());
+    }
+}
