@@ -22,7 +22,7 @@ namespace WavFusion.Training.Trainer;
 /// epoch is kept as its own checkpoint and scores the test split at the end.
 /// Output folder: <c>checkpoints/last</c>, <c>checkpoints/best</c>, <c>train_log.jsonl</c>, <c>metrics.json</c>, <c>predictions.csv</c>.
 /// </summary>
-public sealed class Trainer
+public sealed class WavFusionTrainer
 {
     public const string LogFile = "train_log.jsonl";
     public const string MetricsFile = "metrics.json";
@@ -39,7 +39,7 @@ public sealed class Trainer
     private readonly TextWriter _progress;
 
     /// <param name="progress">Where the per-epoch progress line goes; standard error by default.</param>
-    public Trainer(TrainerOptions options, TextWriter? progress = null)
+    public WavFusionTrainer(TrainerOptions options, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
