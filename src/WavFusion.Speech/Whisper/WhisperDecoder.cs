@@ -26,7 +26,18 @@ public sealed class WhisperDecoder : nn.Module
             .Select(i => new WhisperDecoderLayer($"{i}", config.DModel, config.DecoderAttentionHeads, config.DecoderFfnDim)).ToArray());
         layer_norm = nn.LayerNorm(config.DModel);
         RegisterComponents();
+        // A decoding step multiplies one row by every weight matrix. libtorch's matrix-vector path reads
+        // an (out, in) row-major weight at half the speed of its transpose, and the step is bound by
+        // reading weights (the tied 51865-row logits projection most of all), so each weight keeps its
+        // (out, in) shape and key but is stored input-major. Loading copies into it in place, keeping the layout.
+        using (torch.no_grad())
+        {
+            foreach (var linear in modules().OfType<Linear>()) linear.weight = InputMajor(linear.weight!);
+            embed_tokens.weight = InputMajor(embed_tokens.weight!);
+        }
     }
+
+    private static Parameter InputMajor(Parameter weight) => new(weight.t().contiguous().t(), weight.requires_grad);
 
     /// <summary>
     /// A cache holding the cross-attention keys/values of <paramref name="encoderHidden"/> (B, S, D), for
