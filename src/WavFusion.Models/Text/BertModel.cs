@@ -9,7 +9,7 @@ public sealed class BertModel : TextEncoderModel
     public BertModel(BertConfig config) : base(nameof(BertModel), config, PositionIdScheme.Absolute) { }
 
     /// <summary>
-    /// Loads a Hugging Face folder (config.json + model.safetensors) or a .safetensors file beside its
+    /// Loads a Hugging Face folder (config.json + safetensors, sharded or pytorch_model.bin weights) or a weights file beside its
     /// config.json; <c>bert.</c> prefixes are stripped, <c>cls.*</c> heads ignored.
     /// </summary>
     public static BertModel FromPretrained(string folderOrFile)

@@ -12,7 +12,7 @@ public sealed class RobertaModel : TextEncoderModel
     public RobertaModel(RobertaConfig config) : base(nameof(RobertaModel), config, PositionIdScheme.FromPadding) { }
 
     /// <summary>
-    /// Loads a Hugging Face folder (config.json + model.safetensors) or a .safetensors file beside its
+    /// Loads a Hugging Face folder (config.json + safetensors, sharded or pytorch_model.bin weights) or a weights file beside its
     /// config.json; <c>roberta.</c> prefixes are stripped, <c>lm_head.*</c> ignored, the pooler may be absent.
     /// </summary>
     public static RobertaModel FromPretrained(string folderOrFile)
