@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
 namespace WavFusion.Models.Text;
@@ -9,12 +8,8 @@ namespace WavFusion.Models.Text;
 /// Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/>. No prefix space is added (transformers' default),
 /// so a text's first word encodes without Ġ.
 /// </summary>
-public sealed partial class RobertaTokenizer : TextTokenizer
+public sealed class RobertaTokenizer : TextTokenizer
 {
-    // GPT-2's pre-tokenizer (openai/gpt-2 encoder.py, used unchanged by RoBERTa).
-    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
-    private static partial Regex Gpt2Pattern();
-
     private static readonly string[] SpecialTokenNames = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"];
 
     private readonly BpeTokenizer _bpe;
@@ -63,7 +58,7 @@ public sealed partial class RobertaTokenizer : TextTokenizer
             Merges = merges,
             ByteLevel = true,
             // Without an explicit pre-tokenizer, byte-level BpeTokenizer drops spaces and newlines (dotnet/machinelearning#7715).
-            PreTokenizer = new RegexPreTokenizer(Gpt2Pattern(), specials),
+            PreTokenizer = new RegexPreTokenizer(ByteLevel.Pretokenizer(), specials),
             SpecialTokens = specials,
             UnknownToken = "<unk>",
         });

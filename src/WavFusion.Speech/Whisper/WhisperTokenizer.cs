@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using WavFusion.Models.Text;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -9,7 +10,7 @@ namespace WavFusion.Speech.Whisper;
 /// encoding repeatedly merges the adjacent pair whose concatenation has the lowest id. Text tokens are
 /// byte strings (a token may hold part of a UTF-8 character); special tokens follow the vocabulary.
 /// </summary>
-public sealed partial class WhisperTokenizer
+public sealed class WhisperTokenizer
 {
     private readonly byte[][] _tokens;
     // Byte strings as Latin-1 strings: one char per byte, so ordinary string hashing works.
@@ -43,7 +44,7 @@ public sealed partial class WhisperTokenizer
         {
             throw new InvalidDataException($"{vocabJsonPath}: not a vocab.json object of token → id: {e.Message}", e);
         }
-        var unicodeToByte = ByteLevelAlphabet().Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
+        var unicodeToByte = ByteLevel.CharOfByte.Select((c, b) => (c, b)).ToDictionary(x => x.c, x => (byte)x.b);
         var tokens = new byte[special.EndOfText][];
         foreach (var (text, id) in vocab)
         {
@@ -58,23 +59,10 @@ public sealed partial class WhisperTokenizer
         return new WhisperTokenizer(tokens, special);
     }
 
-    /// <summary>GPT-2's reversible map of bytes to printable characters (byte b ↦ char at index b).</summary>
-    private static char[] ByteLevelAlphabet()
-    {
-        var map = new char[256];
-        int next = 256;
-        for (int b = 0; b < 256; b++)
-        {
-            bool printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
-            map[b] = printable ? (char)b : (char)next++;
-        }
-        return map;
-    }
-
     public IReadOnlyList<int> Encode(string text)
     {
         var ids = new List<int>();
-        foreach (Match piece in Pretokenizer().Matches(text))
+        foreach (Match piece in ByteLevel.Pretokenizer().Matches(text))
             EncodePiece(Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(piece.Value)), ids);
         return ids;
     }
@@ -152,6 +140,4 @@ public sealed partial class WhisperTokenizer
         return result.ToArray();
     }
 
-    [GeneratedRegex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+")]
-    private static partial Regex Pretokenizer();
 }
