@@ -40,9 +40,9 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long batch = hidden.shape[0], time = hidden.shape[1];
-        var q = SplitHeads(q_proj.forward(hidden), batch, time);
-        var k = SplitHeads(k_proj.forward(hidden), batch, time);
-        var v = SplitHeads(v_proj.forward(hidden), batch, time);
+        var q = SplitHeads(FrameLinear.Apply(q_proj, hidden), batch, time);
+        var k = SplitHeads(FrameLinear.Apply(k_proj, hidden), batch, time);
+        var v = SplitHeads(FrameLinear.Apply(v_proj, hidden), batch, time);
         Tensor? mask = null;
         if (keyMask is not null)
         {
@@ -52,7 +52,7 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
         }
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0);
         var merged = attended.transpose(1, 2).reshape(batch, time, EmbedDim);
-        return out_proj.forward(merged).MoveToOuterDisposeScope();
+        return FrameLinear.Apply(out_proj, merged).MoveToOuterDisposeScope();
     }
 
     private Tensor SplitHeads(Tensor x, long batch, long time) => x.view(batch, time, NumHeads, HeadDim).transpose(1, 2);

@@ -23,6 +23,6 @@ public sealed class Wav2Vec2FeatureProjection : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = torch.NewDisposeScope();
-        return dropout.forward(projection.forward(layer_norm.forward(features))).MoveToOuterDisposeScope();
+        return dropout.forward(FrameLinear.Apply(projection, layer_norm.forward(features))).MoveToOuterDisposeScope();
     }
 }

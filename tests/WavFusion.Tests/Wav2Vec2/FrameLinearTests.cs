@@ -1,0 +1,60 @@
+using TorchSharp;
+using WavFusion.Models.Wav2Vec2;
+using static TorchSharp.torch;
+
+namespace WavFusion.Tests.Wav2Vec2;
+
+public sealed class FrameLinearTests
+{
+    [Theory]
+    [InlineData(1, 7, 12, 20)]
+    [InlineData(3, 50, 64, 16)]
+    [InlineData(2, 1, 8, 8)]
+    public void Convolution_path_equals_the_linear_layer(int batch, int time, int input, int output)
+    {
+        var generator = new torch.Generator(1234);
+        using var linear = nn.Linear(input, output);
+        using (torch.no_grad())
+        {
+            linear.weight!.copy_(torch.randn(output, input, generator: generator));
+            linear.bias!.copy_(torch.randn(output, generator: generator));
+        }
+        using var x = torch.randn(batch, time, input, generator: generator);
+        using var expected = linear.forward(x);
+        using var actual = FrameLinear.Apply(linear, x);
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.True(actual.is_contiguous());
+        double diff = (actual - expected).abs().max().item<float>();
+        Assert.True(diff < 1e-4, $"max |diff| {diff}");
+    }
+
+    [Fact]
+    public void Gradients_match_the_linear_layer()
+    {
+        var generator = new torch.Generator(99);
+        using var linear = nn.Linear(6, 5);
+        using var x = torch.randn(2, 9, 6, generator: generator);
+        using var upstream = torch.randn(2, 9, 5, generator: generator);
+
+        (linear.forward(x) * upstream).sum().backward();
+        var expectedWeight = linear.weight!.grad!.clone();
+        var expectedBias = linear.bias!.grad!.clone();
+        linear.zero_grad();
+        (FrameLinear.Apply(linear, x) * upstream).sum().backward();
+
+        Assert.True((linear.weight!.grad! - expectedWeight).abs().max().item<float>() < 1e-4);
+        Assert.True((linear.bias!.grad! - expectedBias).abs().max().item<float>() < 1e-4);
+    }
+
+    [Fact]
+    public void Inputs_it_cannot_view_as_an_image_take_the_linear_path()
+    {
+        using var linear = nn.Linear(4, 3);
+        using var flat = torch.ones(5, 4);
+        using var strided = torch.ones(2, 4, 6).transpose(1, 2);
+        Assert.Equal(new long[] { 5, 3 }, FrameLinear.Apply(linear, flat).shape);
+        using var viaLinear = linear.forward(strided);
+        using var viaHelper = FrameLinear.Apply(linear, strided);
+        Assert.True((viaHelper - viaLinear).abs().max().item<float>() == 0);
+    }
+}
