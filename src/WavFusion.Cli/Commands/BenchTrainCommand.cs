@@ -24,23 +24,23 @@ internal static class BenchTrainCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
         var command = new Command("train", "Time a training epoch with the feature cache off, filling and warm (random weights, synthetic data)")
             { size, utterances, seconds, batchSize, threads };
-        command.Validators.Add(result =>
-        {
-            if (result.GetValue(utterances) < 1) result.AddError("--utterances must be at least 1");
-            if (result.GetValue(batchSize) < 1) result.AddError("--batch-size must be at least 1");
-            if (!(result.GetValue(seconds) >= 0.5)) result.AddError("--seconds must be at least 0.5");
-            if (result.GetValue(size) is not ("base" or "demo")) result.AddError($"--size must be base or demo; got '{result.GetValue(size)}'");
-        });
-        command.SetAction(parse =>
-        {
-            Run(parse.GetValue(size)!, parse.GetValue(utterances), parse.GetValue(seconds), parse.GetValue(batchSize), parse.GetValue(threads));
-            return 0;
-        });
+        command.SetAction(parse => Run(parse.GetValue(size)!, parse.GetValue(utterances), parse.GetValue(seconds), parse.GetValue(batchSize), parse.GetValue(threads)));
         return command;
     }
 
-    private static void Run(string size, int count, double seconds, int batchSize, int threads)
+    private static int Run(string size, int count, double seconds, int batchSize, int threads)
     {
+        string? problem = size is not ("base" or "demo") ? $"--size must be base or demo; got '{size}'"
+            : count < 1 ? $"--utterances must be at least 1; got {count}"
+            : batchSize < 1 ? $"--batch-size must be at least 1; got {batchSize}"
+            : !(seconds >= 0.5) ? $"--seconds must be at least 0.5; got {seconds}"
+            : threads < 1 ? $"--threads must be at least 1; got {threads}"
+            : null;
+        if (problem is not null)
+        {
+            Console.Error.WriteLine($"error: {problem}");
+            return 2;
+        }
         torch.set_num_threads(threads);
         var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
         torch.manual_seed(0);
@@ -74,6 +74,7 @@ internal static class BenchTrainCommand
         {
             Directory.Delete(cacheDir, recursive: true);
         }
+        return 0;
     }
 
     private const int TextTokens = 24;
