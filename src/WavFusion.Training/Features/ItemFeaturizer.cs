@@ -99,8 +99,8 @@ public sealed class ItemFeaturizer
     private static Tensor? NoFeatures() => null;
 
     /// <summary>
-    /// Computes (or finds) the features now, so a broken medium shows at preparation; with a cache the item
-    /// then reads them back when asked, without one it keeps them.
+    /// Computes the features now unless the cache holds them, so a broken medium shows at preparation without
+    /// a warm run reading every entry; with a cache the item reads them back when asked, without one it keeps them.
     /// </summary>
     private Func<Tensor?> Features(string kind, string modelHash, string key, Func<Tensor> encode)
     {
@@ -110,7 +110,8 @@ public sealed class ItemFeaturizer
             return () => kept;
         }
         Dictionary<string, Tensor> Read() => _cache.GetOrCompute(kind, modelHash, key, () => new Dictionary<string, Tensor> { [FeaturesTensor] = encode() });
-        foreach (var t in Read().Values) t.Dispose();
+        if (!_cache.Contains(kind, modelHash, key))
+            foreach (var t in Read().Values) t.Dispose();
         return () =>
         {
             var entry = Read();

@@ -101,10 +101,13 @@ public sealed class ItemFeaturizerTests(ITestOutputHelper output) : IDisposable
             Assert.Equal([frames, TinyEncoderFolders.VisualDim], item.Visual!.shape);
         }
 
-        // A second run (new process, same folder) finds everything: no encoder runs.
+        // A second run (new process, same folder) finds every entry without reading or computing any.
         var warm = new FeatureCache(cacheDir);
         var again = new ItemFeaturizer(text, visual, warm, Sampling).Prepare(items, AllModalities, new DatasetReport("synthemo", _dir.Path));
-        Assert.Equal(new FeatureCacheStats(2 * items.Count, 0, 0), warm.Stats);
+        Assert.Equal(new FeatureCacheStats(0, 0, 0), warm.Stats);
+        using (torch.NewDisposeScope())
+            Assert.True(again[1].Text!.Same(prepared[1].Text!) && again[1].Visual!.Same(prepared[1].Visual!), "features read back in the second run");
+        Assert.Equal(new FeatureCacheStats(2, 0, 0), warm.Stats);
         Assert.Equal(((IAudioKeyed)prepared[0]).AudioKey, ((IAudioKeyed)again[0]).AudioKey);
 
         // Touching a file changes its item's keys: the audio and the video are looked up afresh.
