@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using TorchSharp;
 using WavFusion.Models.Fusion;
 using WavFusion.Training.Cache;
@@ -10,8 +11,9 @@ namespace WavFusion.Cli.Commands;
 
 /// <summary>
 /// `wavfusion bench train`: one training epoch (collate → forward → backward → AdamW step, as the trainer runs
-/// it) on synthetic utterances with random weights, once with the feature cache off, then twice with it on:
-/// the first of those fills the cache, the second reads the frozen CNN + shallow layers back.
+/// it) on synthetic utterances with random weights: one epoch that fills the feature cache, then epochs with
+/// the cache off and warm (reading the frozen CNN + shallow layers back) alternately, so that load from other
+/// processes on a shared machine falls on both alike; medians are reported.
 /// </summary>
 internal static class BenchTrainCommand
 {
@@ -22,19 +24,22 @@ internal static class BenchTrainCommand
         var seconds = new Option<double>("--seconds") { Description = "length of each utterance", DefaultValueFactory = _ => 3.0 };
         var batchSize = new Option<int>("--batch-size") { Description = "utterances per optimiser step", DefaultValueFactory = _ => 4 };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var repeats = new Option<int>("--repeats") { Description = "alternating cache-off / warm-cache epoch pairs to take the median of", DefaultValueFactory = _ => 3 };
         var command = new Command("train", "Time a training epoch with the feature cache off, filling and warm (random weights, synthetic data)")
-            { size, utterances, seconds, batchSize, threads };
-        command.SetAction(parse => Run(parse.GetValue(size)!, parse.GetValue(utterances), parse.GetValue(seconds), parse.GetValue(batchSize), parse.GetValue(threads)));
+            { size, utterances, seconds, batchSize, threads, repeats };
+        command.SetAction(parse => Run(parse.GetValue(size)!, parse.GetValue(utterances), parse.GetValue(seconds), parse.GetValue(batchSize),
+            parse.GetValue(threads), parse.GetValue(repeats)));
         return command;
     }
 
-    private static int Run(string size, int count, double seconds, int batchSize, int threads)
+    private static int Run(string size, int count, double seconds, int batchSize, int threads, int repeats)
     {
         string? problem = size is not ("base" or "demo") ? $"--size must be base or demo; got '{size}'"
             : count < 1 ? $"--utterances must be at least 1; got {count}"
             : batchSize < 1 ? $"--batch-size must be at least 1; got {batchSize}"
             : !(seconds >= 0.5) ? $"--seconds must be at least 0.5; got {seconds}"
             : threads < 1 ? $"--threads must be at least 1; got {threads}"
+            : repeats < 1 ? $"--repeats must be at least 1; got {repeats}"
             : null;
         if (problem is not null)
         {
@@ -61,14 +66,20 @@ internal static class BenchTrainCommand
         {
             var cache = new FeatureCache(cacheDir);
             var cached = new BatchCollator(model, cache);
-            var off = Epoch(model, optimizer, uncached, items, batchSize);
-            Report("cache off", off, count);
             var filling = Epoch(model, optimizer, cached, items, batchSize);
-            Report("cache filling", filling, count);
-            var warm = Epoch(model, optimizer, cached, items, batchSize);
+            Report("cache filling", [filling], count);
+            var off = new List<(double Wall, double Cpu)>();
+            var warm = new List<(double Wall, double Cpu)>();
+            for (int r = 0; r < repeats; r++)
+            {
+                off.Add(Epoch(model, optimizer, uncached, items, batchSize));
+                warm.Add(Epoch(model, optimizer, cached, items, batchSize));
+            }
+            Report("cache off", off, count);
             Report("cache warm", warm, count);
             var stats = cache.Stats;
-            Console.WriteLine($"speed-up of a warm-cache epoch over no cache: {off.Wall / warm.Wall:F2}x wall, {off.Cpu / warm.Cpu:F2}x CPU time"
+            Console.WriteLine($"speed-up of a warm-cache epoch over no cache: {Median(off, e => e.Wall) / Median(warm, e => e.Wall):F2}x wall, "
+                + $"{Median(off, e => e.Cpu) / Median(warm, e => e.Cpu):F2}x CPU time (medians of {repeats})"
                 + $"  (cache: {stats.Hits} hits, {stats.Misses} misses, {DirectorySize(cacheDir) / 1e6:F1} MB)");
         }
         finally
@@ -120,8 +131,18 @@ internal static class BenchTrainCommand
         return (clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
-    private static void Report(string what, (double Wall, double Cpu) seconds, int count) =>
-        Console.WriteLine($"  epoch, {what,-13}: {seconds.Wall,7:F2} s  {count / seconds.Wall,7:F2} utterances/s  (CPU {seconds.Cpu,7:F2} s, {count / seconds.Cpu,7:F2} utterances per CPU-second)");
+    private static void Report(string what, IReadOnlyList<(double Wall, double Cpu)> epochs, int count)
+    {
+        double wall = Median(epochs, e => e.Wall), cpu = Median(epochs, e => e.Cpu);
+        string runs = epochs.Count == 1 ? "" : $"  [median of {epochs.Count}; wall {string.Join(", ", epochs.Select(e => e.Wall.ToString("F1", CultureInfo.InvariantCulture)))} s]";
+        Console.WriteLine($"  epoch, {what,-13}: {wall,7:F2} s  {count / wall,7:F2} utterances/s  (CPU {cpu,7:F2} s, {count / cpu,7:F2} utterances per CPU-second){runs}");
+    }
+
+    private static double Median(IReadOnlyList<(double Wall, double Cpu)> epochs, Func<(double Wall, double Cpu), double> select)
+    {
+        var sorted = epochs.Select(select).Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     private static long DirectorySize(string dir) =>
         Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);

@@ -1,8 +1,10 @@
 using TorchSharp;
+using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Text;
 using WavFusion.Models.Vision;
 using WavFusion.Tests.Infrastructure;
 using WavFusion.Tests.Parity;
+using WavFusion.Tests.Text;
 using WavFusion.Training.Features;
 using static TorchSharp.torch;
 
@@ -64,7 +66,7 @@ public sealed class FeatureEncoderLoaderTests
         using var encoder = FeatureEncoderLoader.LoadText(TinyEncoderFolders.Bert(dir.File("bert")));
         using var features = encoder.Encode("hello worlds");
         // [CLS] hello world ##s [SEP]
-        Assert.Equal([5, TextCheckpointFilesWidth.Bert], features.shape);
+        Assert.Equal([5, TextCheckpointFiles.SmallBert().HiddenSize], features.shape);
     }
 
     [Fact]
@@ -123,14 +125,11 @@ public sealed class FeatureEncoderLoaderTests
         using var dir = new TempDir();
         string folder = TinyEncoderFolders.EfficientNet(dir.File("effnet"));
         File.Delete(Path.Combine(folder, "model.safetensors"));
-        Assert.Contains(folder, Assert.ThrowsAny<Exception>(() => FeatureEncoderLoader.LoadVisual(folder)).Message, StringComparison.Ordinal);
+        var noWeights = Assert.Throws<CheckpointException>(() => FeatureEncoderLoader.LoadVisual(folder));
+        Assert.Contains(folder, noWeights.Message, StringComparison.Ordinal);
+        Assert.Contains("no weights found", noWeights.Message, StringComparison.Ordinal);
         File.Delete(Path.Combine(folder, "config.json"));
         var e = Assert.Throws<FileNotFoundException>(() => FeatureEncoderLoader.LoadVisual(folder));
         Assert.Contains("config.json", e.Message, StringComparison.Ordinal);
     }
-}
-
-internal static class TextCheckpointFilesWidth
-{
-    public static int Bert => WavFusion.Tests.Text.TextCheckpointFiles.SmallBert().HiddenSize;
 }

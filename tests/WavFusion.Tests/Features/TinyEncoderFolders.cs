@@ -41,11 +41,7 @@ internal static class TinyEncoderFolders
         using var model = new RobertaModel(config);
         TextCheckpointFiles.Randomise(model, seed);
         TextCheckpointFiles.Write(folder, config, model.state_dict(), RobertaModel.CheckpointPrefix);
-        // Hugging Face's config.json names the architecture; LoadText dispatches on it.
-        var json = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(Path.Combine(folder, "config.json")))!;
-        var withType = json.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
-        withType["model_type"] = "roberta";
-        File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(withType));
+        AddModelType(folder, "roberta");
         return folder;
     }
 
@@ -58,11 +54,18 @@ internal static class TinyEncoderFolders
         using var model = new BertModel(config);
         TextCheckpointFiles.Randomise(model, seed);
         TextCheckpointFiles.Write(folder, config, model.state_dict(), BertModel.CheckpointPrefix);
-        var json = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(Path.Combine(folder, "config.json")))!;
-        var withType = json.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
-        withType["model_type"] = "bert";
-        File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(withType));
+        AddModelType(folder, "bert");
         return folder;
+    }
+
+    /// <summary>Hugging Face's config.json names the architecture; LoadText dispatches on it.</summary>
+    private static void AddModelType(string folder, string modelType)
+    {
+        string path = Path.Combine(folder, "config.json");
+        var json = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(File.ReadAllText(path))!
+            .ToDictionary(kv => kv.Key, kv => (object)kv.Value, StringComparer.Ordinal);
+        json["model_type"] = modelType;
+        File.WriteAllText(path, JsonSerializer.Serialize(json));
     }
 
     /// <summary>The demo's frozen image encoder shape: EfficientNet-B0 at width 0.25, depth 0.34, torchvision keys.</summary>
