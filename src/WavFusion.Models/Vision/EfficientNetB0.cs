@@ -10,8 +10,9 @@ namespace WavFusion.Models.Vision;
 /// stages built from <see cref="EfficientNetStage.B0"/>, <c>features.8</c> 1×1 head to 1280 channels, then global
 /// average pooling and <c>classifier</c> = [Dropout, Linear]. Width and depth multipliers other than 1.0 build the
 /// same layout scaled by torchvision's rules (<see cref="EfficientNetStage.Scaled"/>; the head is 4 × the last
-/// stage's width, as torchvision's B-family sets it), e.g. a small frozen encoder with B0's key names. BatchNorm uses its running statistics in eval mode,
-/// which is how WavFusion runs it: the backbone is frozen, so <see cref="FromCheckpoint"/> returns it in eval mode.
+/// stage's width, as torchvision's B-family sets it), e.g. a small frozen encoder with B0's key names.
+/// BatchNorm uses its running statistics in eval mode, which is how WavFusion runs it: the backbone is frozen,
+/// so <see cref="FromCheckpoint"/> returns it in eval mode.
 /// </summary>
 public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 {
@@ -91,7 +92,8 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Loads <c>model.safetensors</c> from a folder (with an optional <c>config.json</c> naming its
-    /// <c>source</c>, <c>num_classes</c> and optional <c>width_mult</c> / <c>depth_mult</c>), a torchvision .pth or any file <see cref="CheckpointReader"/> reads. Keys in torchvision or timm naming are
+    /// <c>source</c>, <c>num_classes</c> and optional <c>width_mult</c> / <c>depth_mult</c>), a torchvision .pth or
+    /// any file <see cref="CheckpointReader"/> reads. Keys in torchvision or timm naming are
     /// accepted (told apart by the keys; <paramref name="naming"/> or the config's source, when given, must
     /// agree); <c>num_batches_tracked</c> is optional; the class count comes from the classifier's weight.
     /// </summary>
