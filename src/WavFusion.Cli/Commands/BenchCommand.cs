@@ -11,6 +11,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure speed and memory (prints numbers; nothing is asserted)");
         command.Subcommands.Add(ModelBenchmark.CreateCommand());
         command.Subcommands.Add(BenchAsrCommand.Create());
+        command.Subcommands.Add(BenchTrainCommand.Create());
         return command;
     }
 }

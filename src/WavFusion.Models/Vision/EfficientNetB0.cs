@@ -8,8 +8,11 @@ namespace WavFusion.Models.Vision;
 /// <summary>
 /// torchvision's <c>efficientnet_b0</c> under its key names: <c>features.0</c> stem, <c>features.1..7</c> MBConv
 /// stages built from <see cref="EfficientNetStage.B0"/>, <c>features.8</c> 1×1 head to 1280 channels, then global
-/// average pooling and <c>classifier</c> = [Dropout, Linear]. BatchNorm uses its running statistics in eval mode,
-/// which is how WavFusion runs it: the backbone is frozen, so <see cref="FromCheckpoint"/> returns it in eval mode.
+/// average pooling and <c>classifier</c> = [Dropout, Linear]. Width and depth multipliers other than 1.0 build the
+/// same layout scaled by torchvision's rules (<see cref="EfficientNetStage.Scaled"/>; the head is 4 × the last
+/// stage's width, as torchvision's B-family sets it), e.g. a small frozen encoder with B0's key names.
+/// BatchNorm uses its running statistics in eval mode, which is how WavFusion runs it: the backbone is frozen,
+/// so <see cref="FromCheckpoint"/> returns it in eval mode.
 /// </summary>
 public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 {
@@ -23,11 +26,15 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 
     public int NumClasses { get; }
 
-    public EfficientNetB0(int numClasses = 1000) : base(nameof(EfficientNetB0))
+    /// <summary>Width of the head and of <see cref="Pooled"/>: <see cref="FeatureChannels"/> for B0.</summary>
+    public int HeadChannels { get; }
+
+    public EfficientNetB0(int numClasses = 1000, double widthMult = 1.0, double depthMult = 1.0) : base(nameof(EfficientNetB0))
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numClasses);
         NumClasses = numClasses;
-        var stages = EfficientNetStage.B0;
+        var stages = EfficientNetStage.Scaled(widthMult, depthMult);
+        HeadChannels = 4 * stages[^1].OutChannels;
 
         features = nn.Sequential();
         features.append(new Conv2dNormActivation(3, stages[0].InChannels, 3, stride: 2));
@@ -40,13 +47,13 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
                 blocks.append(new MBConv(stage, i == 0, StochasticDepthProbability * blockId / totalBlocks));
             features.append(blocks);
         }
-        features.append(new Conv2dNormActivation(stages[^1].OutChannels, FeatureChannels, 1));
+        features.append(new Conv2dNormActivation(stages[^1].OutChannels, HeadChannels, 1));
 
-        classifier = nn.Sequential(nn.Dropout(DropoutProbability), nn.Linear(FeatureChannels, numClasses));
+        classifier = nn.Sequential(nn.Dropout(DropoutProbability), nn.Linear(HeadChannels, numClasses));
         RegisterComponents();
     }
 
-    /// <summary>The last feature map (B, 1280, H/32, W/32) for ImageNet-normalised pixels (B, 3, H, W).</summary>
+    /// <summary>The last feature map (B, <see cref="HeadChannels"/>, H/32, W/32) for ImageNet-normalised pixels (B, 3, H, W).</summary>
     public Tensor Features(Tensor pixelValues)
     {
         CheckPixels(pixelValues);
@@ -54,7 +61,7 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
         return features.call(pixelValues).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Globally average-pooled features (B, 1280), the embedding WavFusion's visual branch consumes.</summary>
+    /// <summary>Globally average-pooled features (B, <see cref="HeadChannels"/>), the embedding WavFusion's visual branch consumes.</summary>
     public Tensor Pooled(Tensor pixelValues)
     {
         using var scope = torch.NewDisposeScope();
@@ -85,7 +92,8 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Loads <c>model.safetensors</c> from a folder (with an optional <c>config.json</c> naming its
-    /// <c>source</c> and <c>num_classes</c>), a torchvision .pth or any file <see cref="CheckpointReader"/> reads. Keys in torchvision or timm naming are
+    /// <c>source</c>, <c>num_classes</c> and optional <c>width_mult</c> / <c>depth_mult</c>), a torchvision .pth or
+    /// any file <see cref="CheckpointReader"/> reads. Keys in torchvision or timm naming are
     /// accepted (told apart by the keys; <paramref name="naming"/> or the config's source, when given, must
     /// agree); <c>num_batches_tracked</c> is optional; the class count comes from the classifier's weight.
     /// </summary>
@@ -102,13 +110,16 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
                 throw new CheckpointException($"{weights}: expected {d} key names but the checkpoint uses {detected} names");
             var state = detected == EfficientNetKeyNaming.Timm ? EfficientNetKeyMap.FromTimm(raw, weights) : raw;
 
-            if (!state.TryGetValue(ClassifierWeightKey, out var head) || head.dim() != 2 || head.shape[1] != FeatureChannels)
-                throw new CheckpointException($"{weights}: no classifier weight ({ClassifierWeightKey} / timm classifier.weight) of shape [num_classes, {FeatureChannels}]");
+            double width = config?.WidthMult ?? 1.0, depth = config?.DepthMult ?? 1.0;
+            int headChannels = 4 * EfficientNetStage.Scaled(width, depth)[^1].OutChannels;
+            if (!state.TryGetValue(ClassifierWeightKey, out var head) || head.dim() != 2 || head.shape[1] != headChannels)
+                throw new CheckpointException($"{weights}: no classifier weight ({ClassifierWeightKey} / timm classifier.weight) of shape [num_classes, {headChannels}]"
+                    + (width == 1.0 ? "" : $" (width_mult {width})"));
             int numClasses = checked((int)head.shape[0]);
             if (config?.NumClasses is { } n && n != numClasses)
                 throw new CheckpointException($"{weights}: config.json says num_classes {n} but the classifier has {numClasses} rows");
 
-            var model = new EfficientNetB0(numClasses);
+            var model = new EfficientNetB0(numClasses, width, depth);
             try
             {
                 StateDictLoader.Load(model, state, weights);

@@ -6,7 +6,8 @@ namespace WavFusion.Models.Vision;
 
 /// <summary>
 /// The short descriptor beside an EfficientNet-B0 checkpoint (<c>config.json</c>): which library's key
-/// names the weights use, the classifier width and the image size the weights were exercised at.
+/// names the weights use, the classifier width, the image size the weights were exercised at and, for a
+/// scaled-down network of the same layout, torchvision's width and depth multipliers (absent = 1.0 = B0).
 /// </summary>
 public sealed class EfficientNetConfig
 {
@@ -22,6 +23,14 @@ public sealed class EfficientNetConfig
 
     [JsonPropertyName("image_size")]
     public int? ImageSize { get; init; }
+
+    /// <summary>Channel multiplier (<see cref="EfficientNetStage.Scaled"/>); null = 1.0.</summary>
+    [JsonPropertyName("width_mult")]
+    public double? WidthMult { get; init; }
+
+    /// <summary>Block-count multiplier (<see cref="EfficientNetStage.Scaled"/>); null = 1.0.</summary>
+    [JsonPropertyName("depth_mult")]
+    public double? DepthMult { get; init; }
 
     /// <summary>The key naming <see cref="Source"/> names, or null when it names none.</summary>
     public EfficientNetKeyNaming? Naming(string path) => Source switch
@@ -48,6 +57,9 @@ public sealed class EfficientNetConfig
         if (config.ModelType != "efficientnet_b0")
             throw new CheckpointException($"{path}: model_type '{config.ModelType}' is not 'efficientnet_b0'");
         if (config.NumClasses is <= 0) throw new CheckpointException($"{path}: num_classes must be positive, got {config.NumClasses}");
+        if (config.ImageSize is <= 0) throw new CheckpointException($"{path}: image_size must be positive, got {config.ImageSize}");
+        if (config.WidthMult is { } w && !(w > 0 && double.IsFinite(w))) throw new CheckpointException($"{path}: width_mult must be positive, got {w}");
+        if (config.DepthMult is { } d && !(d > 0 && double.IsFinite(d))) throw new CheckpointException($"{path}: depth_mult must be positive, got {d}");
         config.Naming(path);
         return config;
     }

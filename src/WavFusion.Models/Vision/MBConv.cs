@@ -21,8 +21,7 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
     {
         long input = firstInStage ? stage.InChannels : stage.OutChannels;
         long stride = firstInStage ? stage.Stride : 1;
-        // B0's widths are multiples of 8, so torchvision's _make_divisible leaves input × ratio unchanged.
-        long expanded = input * stage.ExpandRatio;
+        long expanded = EfficientNetStage.MakeDivisible(input * stage.ExpandRatio);
 
         block = nn.Sequential();
         if (expanded != input) block.append(new Conv2dNormActivation(input, expanded, 1));

@@ -81,6 +81,9 @@ public sealed class FeatureCache
         return computed.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
     }
 
+    /// <summary>Whether an entry is stored for the item (it may still turn out damaged; <see cref="GetOrCompute"/> then recomputes it).</summary>
+    public bool Contains(string kind, string modelHash, string itemKey) => File.Exists(EntryPath(kind, modelHash, itemKey));
+
     /// <summary>Deletes the entries of <paramref name="kind"/> made by models other than <paramref name="keepModelHash"/>; returns how many folders went.</summary>
     public int Prune(string kind, string keepModelHash)
     {

@@ -52,6 +52,12 @@ public sealed class BatchCollator
             WavFusionInput.FromShallow(new ShallowAudio(hidden, frameMask), text, visual), labels, items.Select(i => i.Id).ToArray());
     }
 
+    /// <summary>
+    /// The cache key of an item's audio: its own <see cref="IAudioKeyed.AudioKey"/> when it has one (then the
+    /// samples are only touched on a cache miss), else <see cref="ContentKey"/>.
+    /// </summary>
+    public static string AudioKey(ITrainingItem item) => item is IAudioKeyed keyed ? keyed.AudioKey : ContentKey(item);
+
     /// <summary>Identifies an item's audio content, so a reader that reuses an id for changed audio misses the cache.</summary>
     public static string ContentKey(ITrainingItem item)
     {
@@ -63,7 +69,7 @@ public sealed class BatchCollator
     private Tensor Shallow(ITrainingItem item)
     {
         if (_cache is null) return EncodeShallow(item)["hidden"];
-        var cached = _cache.GetOrCompute(CacheKind, FrozenModelHash, ContentKey(item), () => EncodeShallow(item));
+        var cached = _cache.GetOrCompute(CacheKind, FrozenModelHash, AudioKey(item), () => EncodeShallow(item));
         if (!cached.TryGetValue("hidden", out var hidden))
             throw new InvalidDataException($"feature cache entry of item '{item.Id}' has no 'hidden' tensor");
         return hidden;
