@@ -104,4 +104,9 @@ public sealed record ExperimentConfig
     public required TrainerOptions Training { get; init; }
 
     public bool Uses(Modality modality) => Modalities.Contains(modality);
+
+    /// <summary>The model's classes in output order (the loader fills them in from the protocol when the config leaves them out).</summary>
+    public IReadOnlyList<string> LabelNames => ModelConfig["label_names"] is JsonArray names
+        ? names.Select(n => n!.GetValue<string>()).ToArray()
+        : throw new InvalidOperationException($"{SourcePath}: model.config.label_names is not set");
 }

@@ -53,6 +53,22 @@ public static class ExperimentModels
     }
 
     /// <summary>
+    /// Builds the experiment's bare model without pretrained weights (WavFusion and the unimodal models on the
+    /// META device, allocating nothing; the small cross-modal head on the CPU) and returns its parameter count.
+    /// </summary>
+    public static long CheckBuilds(ExperimentConfig experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        using TorchSharp.torch.nn.Module module = experiment.Kind switch
+        {
+            ModelKind.WavFusion => new WavFusionModel(WavFusionConfigOf(experiment.ModelConfig, experiment.Encoders.Wav2Vec2), TorchSharp.torch.META),
+            ModelKind.CrossModal => new CrossModalEmotionModel(experiment.ModelConfig.Deserialize<CrossModalConfig>()!),
+            _ => new UnimodalEmotionModel(experiment.ModelConfig.Deserialize<UnimodalConfig>()!, TorchSharp.torch.META),
+        };
+        return module.parameters().Sum(p => p.numel());
+    }
+
+    /// <summary>
     /// Rebuilds a trained model from a checkpoint folder's manifest and loads its weights (strict). The experiment
     /// supplies what the checkpoint does not hold: the cross-modal model's frozen wav2vec2.
     /// </summary>
