@@ -44,7 +44,7 @@ public static class ExperimentConfigLoader
         var origin = new Dictionary<string, string>(StringComparer.Ordinal);
         var chain = new List<string>();
         Merge(Path.GetFullPath(path), merged, origin, chain, null);
-        return Bind(merged, new Origins(origin, chain[^1]), chain);
+        return Bind(merged, new Origins(origin, chain), chain);
     }
 
     /// <summary>The merged JSON of a file and its bases (paths absolute, comments dropped), before binding.</summary>
@@ -132,8 +132,16 @@ public static class ExperimentConfigLoader
     }
 
     /// <summary>Which file set a field: the deepest recorded prefix of it.</summary>
-    private sealed record Origins(Dictionary<string, string> ByField, string Top)
+    private sealed record Origins(Dictionary<string, string> ByField, IReadOnlyList<string> Chain)
     {
+        public string Top => Chain[^1];
+
+        /// <summary>The last file of the chain that set <paramref name="field"/> or anything under it (for errors about a merged whole).</summary>
+        public string LatestUnder(string field) =>
+            Chain.LastOrDefault(file => ByField.Any(kv => kv.Value == file && (kv.Key == field || kv.Key.StartsWith(field, StringComparison.Ordinal)))) ?? Top;
+
+        public ArgumentException ErrorIn(string file, string field, string message, Exception? inner = null) => new($"{file}: {field}: {message}", inner);
+
         public string Of(string field)
         {
             for (string f = field; f.Length > 0; f = f.Contains('.', StringComparison.Ordinal) ? f[..f.LastIndexOf('.')] : "")
@@ -315,11 +323,11 @@ public static class ExperimentConfigLoader
         }
         catch (JsonException e)
         {
-            throw at.Error(where, $"{e.Path}: {e.Message}", e);
+            throw at.ErrorIn(at.LatestUnder("model.config"), where, $"{e.Path}: {e.Message}", e);
         }
         catch (ArgumentException e)
         {
-            throw at.Error(where, e.Message, e);
+            throw at.ErrorIn(at.LatestUnder("model.config"), where, e.Message, e);
         }
     }
 
