@@ -31,6 +31,8 @@ internal static class ExperimentSetup
     {
         var corpus = ExperimentRunner.LoadCorpus(config.Data);
         Console.Write(corpus.Report.Summary());
+        if (corpus.Report.AcceptedCount == 0)
+            throw new InvalidDataException($"{config.Data.Root}: no usable {config.Data.Corpus.ToString().ToLowerInvariant()} item (see the report above)");
         if (!corpus.Labels.Names.SequenceEqual(modelLabels, StringComparer.Ordinal))
             throw new ArgumentException(
                 $"{config.SourcePath}: model.config.label_names [{string.Join(", ", modelLabels)}] are not the corpus's classes [{string.Join(", ", corpus.Labels.Names)}]");

@@ -31,7 +31,7 @@ internal static class TrainCommand
             var experiment = ExperimentSetup.Load(configPath, dataRoot, output, epochs);
             long parameters = ExperimentModels.CheckBuilds(experiment);
             var labels = experiment.LabelNames;
-            Console.WriteLine($"experiment {experiment.Name}: {JsonSerializer.Serialize(experiment.Kind)} on {string.Join("+", experiment.Modalities).ToLowerInvariant()}, " +
+            Console.WriteLine($"experiment {experiment.Name}: {JsonSerializer.Serialize(experiment.Kind).Trim('"')} on {string.Join("+", experiment.Modalities).ToLowerInvariant()}, " +
                               $"{parameters:N0} parameters, {experiment.Data.Corpus.ToString().ToLowerInvariant()} {experiment.Data.Protocol}, output {Path.GetFullPath(experiment.Training.OutputDir)}");
             var corpus = ExperimentSetup.LoadCorpus(experiment, labels);
             var bar = new ConsoleProgressBar();
