@@ -56,7 +56,7 @@ internal static class EvaluateCommand
                 }
                 finally
                 {
-                    classifier.Module.Dispose();
+                    classifier.Dispose();
                 }
                 reports.Add((fold.Name, target));
             }

@@ -15,7 +15,8 @@ namespace WavFusion.Training.Classifiers;
 /// <see cref="CrossModalEmotionModel"/> for the trainer. Its audio input is the frozen wav2vec2's last hidden
 /// state, computed one utterance at a time (no padding reaches the feature encoder) and cached per item under a
 /// hash of the encoder's weights, like WavFusion's shallow audio. The encoder is not part of the checkpoint:
-/// the experiment names it, and evaluation rebuilds it from there. Every trained parameter is new.
+/// the experiment names it, and evaluation rebuilds it from there. Every trained parameter is new. The adapter
+/// owns the encoder it is given and disposes it with the model.
 /// </summary>
 public sealed class CrossModalClassifier : IEmotionClassifier
 {
@@ -66,6 +67,12 @@ public sealed class CrossModalClassifier : IEmotionClassifier
         var output = Model.forward(input.Input);
         var crossEntropy = nn.functional.cross_entropy(output.Logits, input.Labels);
         return new ClassifierStep(output.Probabilities, crossEntropy.alias(), crossEntropy, torch.zeros_like(crossEntropy));
+    }
+
+    public void Dispose()
+    {
+        Model.Dispose();
+        _audioEncoder?.Dispose();
     }
 
     public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>

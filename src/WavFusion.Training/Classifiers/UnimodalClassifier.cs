@@ -39,6 +39,8 @@ public sealed class UnimodalClassifier(UnimodalEmotionModel model) : IEmotionCla
         return new ClassifierStep(output.Probabilities, crossEntropy.alias(), crossEntropy, torch.zeros_like(crossEntropy));
     }
 
+    public void Dispose() => Model.Dispose();
+
     public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
         ClassifierCheckpoint.Save(folder, Model, Type, Config(), LabelNames, modelVersion, training);
 

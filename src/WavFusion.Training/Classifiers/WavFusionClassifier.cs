@@ -38,6 +38,8 @@ public sealed class WavFusionClassifier(WavFusionModel model) : IEmotionClassifi
         return new ClassifierStep(output.Probabilities, loss.Total, loss.CrossEntropy, loss.Margin);
     }
 
+    public void Dispose() => Model.Dispose();
+
     public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
         WavFusionCheckpoint.Save(folder, Model, modelVersion, training);
 }

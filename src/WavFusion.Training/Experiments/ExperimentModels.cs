@@ -42,7 +42,15 @@ public static class ExperimentModels
         {
             case ModelKind.WavFusion:
                 var model = new WavFusionModel(WavFusionConfigOf(experiment.ModelConfig, experiment.Encoders.Wav2Vec2), device);
-                if (loadPretrained && experiment.Encoders.Wav2Vec2 is { } folder) model.LoadPretrainedAudio(folder);
+                try
+                {
+                    if (loadPretrained && experiment.Encoders.Wav2Vec2 is { } folder) model.LoadPretrainedAudio(folder);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
                 return new WavFusionClassifier(model);
             case ModelKind.CrossModal:
                 var crossModal = new CrossModalEmotionModel(experiment.ModelConfig.Deserialize<CrossModalConfig>()!);
@@ -91,7 +99,15 @@ public static class ExperimentModels
         {
             throw new CheckpointException($"{folder}: {ModelCheckpoint.ManifestFile} config: {e.Message}", e);
         }
-        ClassifierCheckpoint.LoadInto(classifier, folder);
+        try
+        {
+            ClassifierCheckpoint.LoadInto(classifier, folder);
+        }
+        catch
+        {
+            classifier.Dispose();
+            throw;
+        }
         classifier.Module.eval();
         return classifier;
     }

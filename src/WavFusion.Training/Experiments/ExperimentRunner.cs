@@ -91,7 +91,7 @@ public static class ExperimentRunner
         }
         finally
         {
-            classifier.Module.Dispose();
+            classifier.Dispose();
         }
     }
 

@@ -9,9 +9,10 @@ namespace WavFusion.Training.Trainer;
 /// <summary>
 /// What <see cref="WavFusionTrainer"/> needs of a model: its module (weights, train/eval), the parameters to
 /// optimise and which of them are pretrained (they get <c>learning_rate_wav2vec2</c>), a collator for its
-/// input, one forward + loss, and a checkpoint format. One adapter per model kind implements it.
+/// input, one forward + loss, and a checkpoint format. One adapter per model kind implements it; disposing
+/// it releases the module and any frozen encoder the adapter owns.
 /// </summary>
-public interface IEmotionClassifier
+public interface IEmotionClassifier : IDisposable
 {
     /// <summary>The checkpoint manifest's <c>model_type</c>.</summary>
     string ModelType { get; }

@@ -63,6 +63,7 @@ public sealed class WavFusionTrainer
     /// <param name="cancellationToken">Checked before every batch; a cancelled run keeps its last completed epoch.</param>
     public TrainingResult Train(WavFusionModel model, TrainingSplits data, bool resume = false,
         IProgress<EpochRecord>? epochs = null, CancellationToken cancellationToken = default) =>
+        // The adapter is not disposed: the model stays the caller's.
         Train(new WavFusionClassifier(model), data, resume, epochs, cancellationToken);
 
     /// <inheritdoc cref="Train(WavFusionModel, TrainingSplits, bool, IProgress{EpochRecord}?, CancellationToken)"/>

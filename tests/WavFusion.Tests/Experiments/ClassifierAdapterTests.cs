@@ -26,7 +26,7 @@ public sealed class ClassifierAdapterTests
         torch.manual_seed(21);
         using var dir = new TempDir();
         var (classifier, items) = Build(kind);
-        using var module = classifier.Module;
+        using var owned = classifier;
         var cache = new FeatureCache(dir.File("cache"));
         var collator = classifier.CreateCollator(cache);
         var parameters = classifier.TrainableParameters().ToArray();

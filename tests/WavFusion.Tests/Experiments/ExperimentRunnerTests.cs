@@ -50,7 +50,7 @@ public sealed class ExperimentRunnerTests
 
             string best = Path.Combine(fold.OutputDir, WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint);
             var classifier = ExperimentModels.FromCheckpoint(best, config);
-            using var module = classifier.Module;
+            using var owned = classifier;
             var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
             var metrics = ExperimentRunner.Evaluate(classifier, test, Path.Combine(dir.Path, "eval", $"fold-{fold.Number}"), config.Training.BatchSize, "eval");
             Assert.Equal(result.TestMetrics.Accuracy, metrics.Accuracy, 12);
@@ -62,8 +62,7 @@ public sealed class ExperimentRunnerTests
 
         // A checkpoint of another model configuration is refused by name.
         var other = config with { ModelConfig = (JsonObject)JsonNode.Parse(config.ModelConfig.ToJsonString().Replace("\"text_gru_hidden\":4", "\"text_gru_hidden\":2", StringComparison.Ordinal))! };
-        var fresh = ExperimentModels.Build(other);
-        using var freshModule = fresh.Module;
+        using var fresh = ExperimentModels.Build(other);
         Assert.Throws<CheckpointException>(() => WavFusion.Training.Classifiers.ClassifierCheckpoint.LoadInto(fresh,
             Path.Combine(folds[0].OutputDir, WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint)));
     }
