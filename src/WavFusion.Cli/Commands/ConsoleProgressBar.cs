@@ -31,6 +31,7 @@ internal sealed class ConsoleProgressBar
         {
             _phase = phase;
             _lastTenth = -1;
+            _lastDrawMs = -1000;
             _clock.Restart();
         }
         double fraction = total <= 0 ? 1 : Math.Clamp((double)done / total, 0, 1);
