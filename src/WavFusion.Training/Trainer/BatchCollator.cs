@@ -52,8 +52,6 @@ public sealed class BatchCollator : IBatchCollator
             WavFusionInput.FromShallow(new ShallowAudio(hidden, frameMask), text, visual), labels, items.Select(i => i.Id).ToArray());
     }
 
-    IClassifierBatch IBatchCollator.Collate(IReadOnlyList<ITrainingItem> items) => Collate(items);
-
     /// <summary>Identifies an item's audio content, so a reader that reuses an id for changed audio misses the cache.</summary>
     public static string ContentKey(ITrainingItem item)
     {
@@ -94,4 +92,6 @@ public sealed class BatchCollator : IBatchCollator
         string config = JsonSerializer.Serialize(model.Config.Audio) + $"|shallow_layers={model.ShallowLayers}|normalize={extractor.DoNormalize}";
         return FeatureCache.ModelHash(frozen, config);
     }
+
+    IClassifierBatch IBatchCollator.Collate(IReadOnlyList<ITrainingItem> items) => Collate(items);
 }
