@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages WavFusion.Live needs at run and test time, skipping those present.
-# ffmpeg decodes audio/video files; espeak-ng and sox render the SynthEmo corpus.
+# ffmpeg decodes audio/video files; espeak-ng and sox render the SynthEmo corpus; the report PNGs
+# (ScottPlot on SkiaSharp's dependency-free native library) take their label font from fonts-dejavu-core.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng sox)
+packages=(ffmpeg espeak-ng sox fonts-dejavu-core)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "error: the .NET 10 SDK is required (https://dotnet.microsoft.com/download); 'dotnet' is not on PATH" >&2

@@ -8,5 +8,7 @@ root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(TranscribeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

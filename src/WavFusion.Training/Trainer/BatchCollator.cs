@@ -17,7 +17,7 @@ namespace WavFusion.Training.Trainer;
 /// under a hash of the frozen weights, so only the first epoch pays for it.
 /// Tensors are created in the caller's dispose scope; the trainer opens one per batch.
 /// </summary>
-public sealed class BatchCollator
+public sealed class BatchCollator : IBatchCollator
 {
     public const string CacheKind = "wav2vec2-shallow";
 
@@ -44,10 +44,10 @@ public sealed class BatchCollator
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0) throw new ArgumentException("cannot collate an empty batch", nameof(items));
         var shallow = items.Select(Shallow).ToArray();
-        var (hidden, frameMask) = Pad(shallow, "shallow audio", _model.Config.Audio.HiddenSize);
-        var text = PadModality(items, i => i.Text, "text", _model.Config.TextDim);
-        var visual = PadModality(items, i => i.Visual, "visual", _model.Config.VisualDim);
-        var labels = torch.tensor(items.Select(i => (long)i.Label).ToArray(), device: _device);
+        var (hidden, frameMask) = SequencePadding.Pad(shallow, "shallow audio", _model.Config.Audio.HiddenSize, _device);
+        var text = SequencePadding.Modality(items, i => i.Text, "text", _model.Config.TextDim, _device);
+        var visual = SequencePadding.Modality(items, i => i.Visual, "visual", _model.Config.VisualDim, _device);
+        var labels = SequencePadding.Labels(items, _device);
         return new TrainingBatch(
             WavFusionInput.FromShallow(new ShallowAudio(hidden, frameMask), text, visual), labels, items.Select(i => i.Id).ToArray());
     }
@@ -91,32 +91,6 @@ public sealed class BatchCollator
         return new Dictionary<string, Tensor> { ["hidden"] = shallow.Hidden[0].cpu().contiguous() };
     }
 
-    private ModalitySequence? PadModality(IReadOnlyList<ITrainingItem> items, Func<ITrainingItem, Tensor?> select, string name, int width)
-    {
-        var streams = items.Select(select).ToArray();
-        if (streams.All(s => s is null || s.shape[0] == 0)) return null;
-        for (int i = 0; i < streams.Length; i++)
-            if (streams[i] is { } s && (s.dim() != 2 || s.shape[1] != width))
-                throw new ArgumentException($"item '{items[i].Id}': {name} features must be (time, {width}); got [{string.Join(", ", s.shape)}]");
-        var (features, mask) = Pad(streams, name, width);
-        return new ModalitySequence(features, mask);
-    }
-
-    private (Tensor Padded, Tensor Mask) Pad(IReadOnlyList<Tensor?> sequences, string name, long width)
-    {
-        long longest = Math.Max(1, sequences.Max(s => s?.shape[0] ?? 0));
-        var padded = torch.zeros(sequences.Count, longest, width, dtype: ScalarType.Float32);
-        var mask = new bool[sequences.Count * longest];
-        for (int i = 0; i < sequences.Count; i++)
-        {
-            if (sequences[i] is not { } s || s.shape[0] == 0) continue;
-            if (s.shape[1] != width) throw new ArgumentException($"{name} of batch item {i} has width {s.shape[1]}; expected {width}");
-            padded[i].narrow(0, 0, s.shape[0]).copy_(s);
-            mask.AsSpan((int)(i * longest), (int)s.shape[0]).Fill(true);
-        }
-        return (padded.to(_device), torch.tensor(mask, [sequences.Count, longest], device: _device));
-    }
-
     private static string FrozenHash(WavFusionModel model, Wav2Vec2FeatureExtractor extractor)
     {
         var frozen = model.named_parameters().Where(p => !p.parameter.requires_grad)
@@ -124,4 +98,6 @@ public sealed class BatchCollator
         string config = JsonSerializer.Serialize(model.Config.Audio) + $"|shallow_layers={model.ShallowLayers}|normalize={extractor.DoNormalize}";
         return FeatureCache.ModelHash(frozen, config);
     }
+
+    IClassifierBatch IBatchCollator.Collate(IReadOnlyList<ITrainingItem> items) => Collate(items);
 }

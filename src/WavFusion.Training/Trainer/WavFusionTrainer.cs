@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
@@ -8,14 +7,15 @@ using TorchSharp.Modules;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Fusion;
 using WavFusion.Training.Cache;
+using WavFusion.Training.Classifiers;
 using WavFusion.Training.Evaluation;
 using static TorchSharp.torch;
 
 namespace WavFusion.Training.Trainer;
 
 /// <summary>
-/// Fine-tunes a <see cref="WavFusionModel"/>: AdamW over four parameter groups (deep wav2vec2 layers vs new
-/// modules, each with and without weight decay), warm-up then linear/cosine decay per optimiser step, global
+/// Trains an <see cref="IEmotionClassifier"/> (WavFusion, the cross-modal model, the unimodal baselines): AdamW over four parameter groups (deep wav2vec2 layers vs new
+/// modules, each with and without weight decay; see <see cref="IEmotionClassifier.IsPretrained"/>), warm-up then linear/cosine decay per optimiser step, global
 /// gradient-norm clipping, one dispose scope per batch, validation each epoch, early stopping on validation
 /// weighted F1. After every epoch the last checkpoint (weights + <see cref="TrainerState"/> + optimiser
 /// moments) is replaced atomically, so <c>resume</c> continues after the last completed epoch; the best
@@ -25,15 +25,14 @@ namespace WavFusion.Training.Trainer;
 public sealed class WavFusionTrainer
 {
     public const string LogFile = "train_log.jsonl";
-    public const string MetricsFile = "metrics.json";
-    public const string PredictionsFile = "predictions.csv";
+    public const string MetricsFile = Scoring.MetricsFile;
+    public const string PredictionsFile = Scoring.PredictionsFile;
     public const string CheckpointsFolder = "checkpoints";
     public const string LastCheckpoint = "last";
     public const string BestCheckpoint = "best";
     public const string ModelVersion = "trained";
 
     private static readonly JsonSerializerOptions LogJson = new() { WriteIndented = false };
-    private static readonly JsonSerializerOptions ReportJson = new() { WriteIndented = true };
 
     private readonly TrainerOptions _options;
     private readonly TextWriter _progress;
@@ -46,6 +45,9 @@ public sealed class WavFusionTrainer
         _options = options;
         _progress = progress ?? Console.Error;
     }
+
+    /// <summary>Told after every training and validation batch (for a progress bar with ETA); null = silent.</summary>
+    public IProgress<BatchProgress>? Batches { get; init; }
 
     /// <summary>The feature cache of the latest <see cref="Train"/> call (null when caching is off).</summary>
     public FeatureCache? Cache { get; private set; }
@@ -60,14 +62,20 @@ public sealed class WavFusionTrainer
     /// <param name="epochs">Told each completed epoch, after its checkpoint is on disk.</param>
     /// <param name="cancellationToken">Checked before every batch; a cancelled run keeps its last completed epoch.</param>
     public TrainingResult Train(WavFusionModel model, TrainingSplits data, bool resume = false,
+        IProgress<EpochRecord>? epochs = null, CancellationToken cancellationToken = default) =>
+        // The adapter is not disposed: the model stays the caller's.
+        Train(new WavFusionClassifier(model), data, resume, epochs, cancellationToken);
+
+    /// <inheritdoc cref="Train(WavFusionModel, TrainingSplits, bool, IProgress{EpochRecord}?, CancellationToken)"/>
+    public TrainingResult Train(IEmotionClassifier model, TrainingSplits data, bool resume = false,
         IProgress<EpochRecord>? epochs = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
-        data.Validate(model.Config.NumClasses);
+        data.Validate(model.LabelNames.Count);
         Directory.CreateDirectory(OutputDir);
         Cache = _options.UseFeatureCache ? new FeatureCache(_options.EffectiveFeatureCacheDir) : null;
-        var collator = new BatchCollator(model, Cache);
+        var collator = model.CreateCollator(Cache);
 
         var groups = ParameterGroups(model);
         using var optimizer = new AdamW(groups.Select(g => g.Group), _options.LearningRateNew, _options.Beta1, _options.Beta2,
@@ -90,7 +98,7 @@ public sealed class WavFusionTrainer
             torch.manual_seed(_options.Seed + epoch);
             var order = Shuffled(data.Train, epoch);
 
-            model.train();
+            model.Module.train();
             double loss = 0, crossEntropy = 0, margin = 0, gradNorm = 0;
             long step = state.Step;
             for (int start = 0; start < order.Length; start += _options.BatchSize)
@@ -103,8 +111,7 @@ public sealed class WavFusionTrainer
                 foreach (var g in groups) g.Group.LearningRate = g.BaseLearningRate * factor;
 
                 optimizer.zero_grad();
-                using var output = model.forward(batch.Input);
-                var terms = model.Loss(output, batch.Labels);
+                using var terms = model.Forward(batch);
                 terms.Total.backward();
                 gradNorm += _options.MaxGradNorm > 0
                     ? torch.nn.utils.clip_grad_norm_(trainable, _options.MaxGradNorm)
@@ -114,12 +121,15 @@ public sealed class WavFusionTrainer
                 loss += terms.Total.item<float>() * items.Length;
                 crossEntropy += terms.CrossEntropy.item<float>() * items.Length;
                 margin += terms.Margin.item<float>() * items.Length;
+                Batches?.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Train, Math.Min(start + items.Length, order.Length), order.Length));
             }
 
-            var validation = Predict(model, collator, data.Validation);
-            var metrics = validation.Metrics(model.Config.NumClasses);
+            var validation = Scoring.Predict(model, collator, data.Validation, _options.BatchSize,
+                Batches is null ? null : new SynchronousProgress<(int Done, int Total)>(
+                    d => Batches.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Validate, d.Done, d.Total))));
+            var metrics = validation.Metrics(model.LabelNames.Count);
             bool improved = metrics.WeightedF1 > state.BestValidationWeightedF1;
-            if (improved) WavFusionCheckpoint.Save(BestCheckpointDir, model, ModelVersion, Describe(state, epoch));
+            if (improved) model.SaveCheckpoint(BestCheckpointDir, ModelVersion, Describe(state, epoch));
             int without = improved ? 0 : state.EpochsWithoutImprovement + 1;
             state = state with
             {
@@ -163,9 +173,14 @@ public sealed class WavFusionTrainer
         if (!Directory.Exists(BestCheckpointDir))
             throw new InvalidOperationException($"{BestCheckpointDir}: no best checkpoint; the run has completed no epoch");
         LoadWeights(model, BestCheckpointDir);
-        var test = Predict(model, collator, data.Test);
-        var testMetrics = test.Metrics(model.Config.NumClasses);
-        WriteReport(model.Config.LabelNames, test, testMetrics, state);
+        var test = Scoring.Predict(model, collator, data.Test, _options.BatchSize);
+        var testMetrics = test.Metrics(model.LabelNames.Count);
+        Scoring.WriteReport(OutputDir, model.LabelNames, test, testMetrics, new JsonObject
+        {
+            ["best_epoch"] = state.BestEpoch,
+            ["best_validation_weighted_f1"] = state.BestValidationWeightedF1,
+            ["epochs_completed"] = state.Epoch,
+        });
         return new TrainingResult(history, state.Epoch, state.BestEpoch, state.BestValidationWeightedF1, state.StoppedEarly, testMetrics, OutputDir);
     }
 
@@ -180,11 +195,12 @@ public sealed class WavFusionTrainer
         return new TrainerState { Seed = _options.Seed };
     }
 
-    private TrainerState Restore(WavFusionModel model, AdamW optimizer)
+    private TrainerState Restore(IEmotionClassifier model, AdamW optimizer)
     {
         var manifest = ModelCheckpoint.ReadManifest(LastCheckpointDir);
-        var ours = JsonNode.Parse(model.Config.ToJson());
-        if (!JsonNode.DeepEquals(manifest.Config, ours))
+        if (manifest.ModelType != model.ModelType)
+            throw new CheckpointException($"{LastCheckpointDir}: the checkpoint holds a '{manifest.ModelType}' model; cannot resume into a '{model.ModelType}' model");
+        if (!JsonNode.DeepEquals(manifest.Config, model.Config()))
             throw new CheckpointException($"{LastCheckpointDir}: the checkpoint was trained with another model configuration; cannot resume into this model");
         var state = manifest.Training?.Deserialize<TrainerState>()
                     ?? throw new CheckpointException($"{LastCheckpointDir}: {ModelCheckpoint.ManifestFile} has no training state");
@@ -206,7 +222,7 @@ public sealed class WavFusionTrainer
         return state;
     }
 
-    private void SaveLast(WavFusionModel model, AdamW optimizer, TrainerState state)
+    private void SaveLast(IEmotionClassifier model, AdamW optimizer, TrainerState state)
     {
         string folder = Path.Combine(OutputDir, CheckpointsFolder);
         Directory.CreateDirectory(folder);
@@ -215,7 +231,7 @@ public sealed class WavFusionTrainer
         optimizer.save_state_dict(staging);
         File.Move(staging, Path.Combine(folder, name), overwrite: true);
         var withOptimizer = state with { OptimizerState = name };
-        WavFusionCheckpoint.Save(LastCheckpointDir, model, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
+        model.SaveCheckpoint(LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
         DeleteOptimizerFiles(keep: name);
     }
 
@@ -244,12 +260,12 @@ public sealed class WavFusionTrainer
         ["options"] = JsonNode.Parse(_options.ToJson()),
     };
 
-    private static void LoadWeights(WavFusionModel model, string folder)
+    private static void LoadWeights(IEmotionClassifier model, string folder)
     {
         var (_, weights) = ModelCheckpoint.Load(folder);
         try
         {
-            StateDictLoader.Load(model, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
+            StateDictLoader.Load(model.Module, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
         }
         finally
         {
@@ -257,7 +273,7 @@ public sealed class WavFusionTrainer
         }
     }
 
-    private List<(AdamW.ParamGroup Group, double BaseLearningRate)> ParameterGroups(WavFusionModel model)
+    private List<(AdamW.ParamGroup Group, double BaseLearningRate)> ParameterGroups(IEmotionClassifier model)
     {
         var groups = new List<(AdamW.ParamGroup, double)>();
         var trainable = model.TrainableParameters().ToArray();
@@ -265,7 +281,7 @@ public sealed class WavFusionTrainer
             foreach (bool decay in new[] { true, false })
             {
                 // Biases and normalisation gains are vectors; decaying them towards zero only hurts.
-                var members = trainable.Where(p => p.Name.StartsWith("wav2vec2.", StringComparison.Ordinal) == audio && (p.Parameter.dim() > 1) == decay)
+                var members = trainable.Where(p => model.IsPretrained(p.Name) == audio && (p.Parameter.dim() > 1) == decay)
                     .Select(p => p.Parameter).ToArray();
                 if (members.Length == 0) continue;
                 double lr = audio ? _options.LearningRateWav2Vec2 : _options.LearningRateNew;
@@ -281,26 +297,6 @@ public sealed class WavFusionTrainer
         return order;
     }
 
-    private Predictions Predict(WavFusionModel model, BatchCollator collator, IReadOnlyList<ITrainingItem> items)
-    {
-        model.eval();
-        using var noGrad = torch.no_grad();
-        var probabilities = new List<float[]>(items.Count);
-        double loss = 0;
-        for (int start = 0; start < items.Count; start += _options.BatchSize)
-        {
-            using var scope = torch.NewDisposeScope();
-            var slice = items.Skip(start).Take(_options.BatchSize).ToArray();
-            var batch = collator.Collate(slice);
-            using var output = model.forward(batch.Input);
-            loss += model.Loss(output, batch.Labels).Total.item<float>() * slice.Length;
-            var probs = output.Probabilities.cpu().data<float>().ToArray();
-            int k = (int)output.Probabilities.shape[1];
-            for (int i = 0; i < slice.Length; i++) probabilities.Add(probs.AsSpan(i * k, k).ToArray());
-        }
-        return new Predictions(items, probabilities, loss / items.Count);
-    }
-
     private void ReportProgress(EpochRecord r, double etaSeconds, bool stopping)
     {
         var eta = TimeSpan.FromSeconds(Math.Max(0, Math.Round(etaSeconds)));
@@ -311,69 +307,10 @@ public sealed class WavFusionTrainer
         _progress.Flush();
     }
 
-    private void WriteReport(IReadOnlyList<string> labelNames, Predictions test, ClassificationMetrics metrics, TrainerState state)
-    {
-        var k = metrics.Classes.Count;
-        var matrix = new JsonArray();
-        for (int t = 0; t < k; t++)
-        {
-            var row = new JsonArray();
-            for (int p = 0; p < k; p++) row.Add(metrics.ConfusionMatrix[t, p]);
-            matrix.Add(row);
-        }
-        var report = new JsonObject
-        {
-            ["split"] = "test",
-            ["count"] = metrics.Count,
-            ["accuracy"] = metrics.Accuracy,
-            ["weighted_f1"] = metrics.WeightedF1,
-            ["macro_f1"] = metrics.MacroF1,
-            ["unweighted_accuracy"] = metrics.UnweightedAccuracy,
-            ["labels"] = new JsonArray(labelNames.Select(l => (JsonNode)l).ToArray()),
-            ["confusion_matrix"] = matrix,
-            ["per_class_f1"] = new JsonArray(metrics.PerClassF1.Select(v => (JsonNode)v).ToArray()),
-            ["per_class_recall"] = new JsonArray(metrics.PerClassRecall.Select(v => (JsonNode)v).ToArray()),
-            ["best_epoch"] = state.BestEpoch,
-            ["best_validation_weighted_f1"] = state.BestValidationWeightedF1,
-            ["epochs_completed"] = state.Epoch,
-        };
-        WriteAtomic(Path.Combine(OutputDir, MetricsFile), report.ToJsonString(ReportJson) + "\n");
-
-        var csv = new StringBuilder();
-        csv.Append("item,label,prediction");
-        foreach (var l in labelNames) csv.Append(",p_").Append(Csv(l));
-        csv.Append('\n');
-        for (int i = 0; i < test.Items.Count; i++)
-        {
-            csv.Append(Csv(test.Items[i].Id)).Append(',').Append(Csv(labelNames[test.Items[i].Label]))
-                .Append(',').Append(Csv(labelNames[test.Prediction(i)]));
-            foreach (float p in test.Probabilities[i]) csv.Append(',').Append(p.ToString("R", CultureInfo.InvariantCulture));
-            csv.Append('\n');
-        }
-        WriteAtomic(Path.Combine(OutputDir, PredictionsFile), csv.ToString());
-    }
-
-    private static string Csv(string field) =>
-        field.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
-
     private static void WriteAtomic(string path, string text)
     {
         string staging = path + ".tmp";
         File.WriteAllText(staging, text);
         File.Move(staging, path, overwrite: true);
-    }
-
-    private sealed record Predictions(IReadOnlyList<ITrainingItem> Items, IReadOnlyList<float[]> Probabilities, double Loss)
-    {
-        public int Prediction(int i)
-        {
-            var p = Probabilities[i];
-            int best = 0;
-            for (int c = 1; c < p.Length; c++) if (p[c] > p[best]) best = c;
-            return best;
-        }
-
-        public ClassificationMetrics Metrics(int numClasses) => ClassificationMetrics.Compute(
-            Items.Select(i => i.Label).ToArray(), Enumerable.Range(0, Items.Count).Select(Prediction).ToArray(), Enumerable.Range(0, numClasses).ToArray());
     }
 }

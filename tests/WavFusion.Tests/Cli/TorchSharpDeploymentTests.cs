@@ -26,6 +26,9 @@ public sealed class TorchSharpDeploymentTests
         Assert.True(publish.ExitCode == 0, publish.All);
         string exe = Path.Combine(dir.Path, "wavfusion");
         Assert.True(File.Exists(exe), $"no apphost at {exe}");
+        // train/evaluate render their PNGs with ScottPlot, whose SkiaSharp/HarfBuzz natives must travel with the app.
+        foreach (var native in new[] { "libSkiaSharp.so", "libHarfBuzzSharp.so" })
+            Assert.True(File.Exists(Path.Combine(dir.Path, "runtimes", "linux-x64", "native", native)), $"{native} is not in the published app");
         var r = ProcessRunner.Run(exe, ["info"], workingDirectory: dir.Path);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("libtorch        2.10", r.StdOut, StringComparison.Ordinal);
