@@ -21,10 +21,14 @@ internal static class BenchAsrCommand
         var tokens = new Option<int>("--tokens") { Description = "tokens decoded per timed run", DefaultValueFactory = _ => 64 };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var half = new Option<bool>("--half") { Description = "float16 weights and activations (GPU)" };
-        var command = new Command("asr", "Time the Whisper encoder per 30 s window and the decoder per token (random weights)") { sizes, threads, seconds, tokens, device, half };
+        var stream = new Option<double>("--stream-seconds") { Description = "length of the simulated speech stream for the streaming real-time factor (0 skips it)", DefaultValueFactory = _ => 40.0 };
+        var steps = new Option<double[]>("--stream-step") { Description = "streaming step(s) in seconds (new audio per re-transcription)", DefaultValueFactory = _ => [1.0, 2.0], AllowMultipleArgumentsPerToken = true };
+        var fullWindow = new Option<bool>("--stream-full-window") { Description = "also time streaming with every buffer encoded as a padded 30 s window" };
+        var command = new Command("asr", "Time the Whisper encoder per 30 s window, the decoder per token and streaming (random weights)") { sizes, threads, seconds, tokens, device, half, stream, steps, fullWindow };
         command.SetAction(parse =>
         {
-            Run(parse.GetValue(sizes)!, parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(tokens), parse.GetValue(device)!, parse.GetValue(half));
+            var streaming = new StreamBench(parse.GetValue(stream), parse.GetValue(steps)!, parse.GetValue(fullWindow));
+            Run(parse.GetValue(sizes)!, parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(tokens), parse.GetValue(device)!, parse.GetValue(half), streaming);
             return 0;
         });
         return command;
@@ -49,7 +53,9 @@ internal static class BenchAsrCommand
         };
     }
 
-    private static void Run(string[] sizes, int threads, double minSeconds, int tokens, string deviceName, bool half)
+    private sealed record StreamBench(double Seconds, double[] Steps, bool FullWindow);
+
+    private static void Run(string[] sizes, int threads, double minSeconds, int tokens, string deviceName, bool half, StreamBench streaming)
     {
         torch.set_num_threads(threads);
         var device = torch.device(deviceName);
@@ -87,12 +93,16 @@ internal static class BenchAsrCommand
             double msPerToken = perToken.Median * 1000 / tokens;
             Console.WriteLine($"  decoder, per token (greedy, batch 1, KV cache, {tokens} tokens): {msPerToken:F2} ms  (cross-attention K/V once per window: {crossCache.Median * 1000:F1} ms)");
 
-            // A LocalAgreement step re-decodes the buffer's hypothesis (about 2.5 tokens per second of speech).
-            foreach (var (buffer, chunk) in new[] { (10.0, 1.0), (10.0, 2.0) })
+            if (streaming.Seconds <= 0) continue;
+            var rounding = streaming.FullWindow ? new[] { WhisperHypothesisSource.DefaultAudioContextRounding, 0 } : [WhisperHypothesisSource.DefaultAudioContextRounding];
+            foreach (double step in streaming.Steps)
             {
-                double hypothesisTokens = 4 + 2.5 * buffer;
-                double full = encoder.Median + crossCache.Median + hypothesisTokens * msPerToken / 1000;
-                Console.WriteLine($"  streaming estimate, {buffer:F0} s buffer every {chunk:F0} s: {full:F2} s per step, real-time factor {full / chunk:F2} (30 s window)");
+                foreach (int r in rounding)
+                {
+                    var run = BenchStream.Run(model, streaming.Seconds, step, r);
+                    string context = r == 0 ? "30 s windows" : $"buffer-length encoder (rounded to {r} frames)";
+                    Console.WriteLine($"  streaming, {streaming.Seconds:F0} s of speech, {step:F1} s steps, {context}: {run}");
+                }
             }
         }
     }
