@@ -109,6 +109,8 @@ public sealed class WhisperFastPathTests
         Assert.Throws<ArgumentOutOfRangeException>(() => transcriber.ContextFrames(5, -1));
     }
 
+    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && torch.equal(a, b).all().item<bool>();
+
     [Fact]
     public void Short_audio_context_encodes_fewer_positions_from_the_first_rows_of_the_position_table()
     {
@@ -127,15 +129,15 @@ public sealed class WhisperFastPathTests
         Assert.Equal(new long[] { 1, config.MaxSourcePositions, config.DModel }, full.shape);
         Assert.Equal(new long[] { 1, 10, config.DModel }, shortened.shape);
         // The shortened window is the features padded to 20 frames, encoded at positions 0..9.
-        Assert.True(torch.equal(model.Encode(LogMelSpectrogram.PadOrTrim(features, 20).unsqueeze(0)), shortened));
+        Assert.True(Same(model.Encode(LogMelSpectrogram.PadOrTrim(features, 20).unsqueeze(0)), shortened));
 
         // Positions past the context must not matter; the first ones must.
         var table = model.Encoder.PositionTable;
         table.narrow(0, 10, config.MaxSourcePositions - 10).add_(5.0);
-        Assert.True(torch.equal(shortened, transcriber.EncodeWindow(features, 10)), "rows past the shortened context changed its output");
-        Assert.False(torch.equal(full, transcriber.EncodeWindow(features)), "the full window ignored its later positions");
+        Assert.True(Same(shortened, transcriber.EncodeWindow(features, 10)), "rows past the shortened context changed its output");
+        Assert.False(Same(full, transcriber.EncodeWindow(features)), "the full window ignored its later positions");
         table.narrow(0, 0, 1).add_(5.0);
-        Assert.False(torch.equal(shortened, transcriber.EncodeWindow(features, 10)), "the shortened context ignored its first position");
+        Assert.False(Same(shortened, transcriber.EncodeWindow(features, 10)), "the shortened context ignored its first position");
     }
 
     [Fact]
