@@ -60,7 +60,9 @@ internal static class BenchAsrCommand
         torch.set_num_threads(threads);
         var device = torch.device(deviceName);
         var dtype = half ? ScalarType.Float16 : ScalarType.Float32;
-        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
+        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s), OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
+        // On a machine shared with other busy processes, libtorch's OpenMP threads spinning at barriers
+        // slowed decoding about tenfold here; OMP_WAIT_POLICY=PASSIVE (set before starting) avoids that.
         foreach (var size in sizes)
         {
             var config = Dimensions(size);

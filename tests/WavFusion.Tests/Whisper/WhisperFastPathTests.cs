@@ -158,4 +158,21 @@ public sealed class WhisperFastPathTests
         Assert.NotEmpty(reference);
         Assert.Equal(reference.Select(s => (s.Start, s.End, string.Join(",", s.Tokens))), rounded.Select(s => (s.Start, s.End, string.Join(",", s.Tokens))));
     }
+
+    [Theory]
+    [InlineData(51865)]
+    [InlineData(1501)]
+    [InlineData(7)]
+    public void Vectorised_log_sum_exp_and_max_match_a_double_precision_loop(int length)
+    {
+        var random = new Random(length);
+        var row = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 40 - 20)).ToArray();
+        for (int i = 0; i < length; i += 3) row[i] = float.NegativeInfinity;
+        row[length - 1] = 25f;
+        double max = row.Max();
+        double expected = max + Math.Log(row.Sum(v => Math.Exp(v - max)));
+        Assert.Equal(max, WhisperLogitFilters.Max(row));
+        Assert.Equal(expected, WhisperLogitFilters.LogSumExp(row), 1e-5);
+        Assert.Equal(float.NegativeInfinity, WhisperLogitFilters.LogSumExp(Enumerable.Repeat(float.NegativeInfinity, length).ToArray()));
+    }
 }
