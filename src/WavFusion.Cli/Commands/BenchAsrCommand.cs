@@ -21,10 +21,14 @@ internal static class BenchAsrCommand
         var tokens = new Option<int>("--tokens") { Description = "tokens decoded per timed run", DefaultValueFactory = _ => 64 };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var half = new Option<bool>("--half") { Description = "float16 weights and activations (GPU)" };
-        var command = new Command("asr", "Time the Whisper encoder per 30 s window and the decoder per token (random weights)") { sizes, threads, seconds, tokens, device, half };
+        var stream = new Option<double>("--stream-seconds") { Description = "length of the simulated speech stream for the streaming real-time factor (0 skips it)", DefaultValueFactory = _ => 40.0 };
+        var steps = new Option<double[]>("--stream-step") { Description = "streaming step(s) in seconds (new audio per re-transcription)", DefaultValueFactory = _ => [1.0, 2.0], AllowMultipleArgumentsPerToken = true };
+        var fullWindow = new Option<bool>("--stream-full-window") { Description = "also time streaming with every buffer encoded as a padded 30 s window" };
+        var command = new Command("asr", "Time the Whisper encoder per 30 s window, the decoder per token and streaming (random weights)") { sizes, threads, seconds, tokens, device, half, stream, steps, fullWindow };
         command.SetAction(parse =>
         {
-            Run(parse.GetValue(sizes)!, parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(tokens), parse.GetValue(device)!, parse.GetValue(half));
+            var streaming = new StreamBench(parse.GetValue(stream), parse.GetValue(steps)!, parse.GetValue(fullWindow));
+            Run(parse.GetValue(sizes)!, parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(tokens), parse.GetValue(device)!, parse.GetValue(half), streaming);
             return 0;
         });
         return command;
@@ -49,12 +53,16 @@ internal static class BenchAsrCommand
         };
     }
 
-    private static void Run(string[] sizes, int threads, double minSeconds, int tokens, string deviceName, bool half)
+    private sealed record StreamBench(double Seconds, double[] Steps, bool FullWindow);
+
+    private static void Run(string[] sizes, int threads, double minSeconds, int tokens, string deviceName, bool half, StreamBench streaming)
     {
         torch.set_num_threads(threads);
         var device = torch.device(deviceName);
         var dtype = half ? ScalarType.Float16 : ScalarType.Float32;
-        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
+        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s), OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
+        // On a machine shared with other busy processes, libtorch's OpenMP threads spinning at barriers
+        // slowed decoding about tenfold here; OMP_WAIT_POLICY=PASSIVE (set before starting) avoids that.
         foreach (var size in sizes)
         {
             var config = Dimensions(size);
@@ -87,12 +95,25 @@ internal static class BenchAsrCommand
             double msPerToken = perToken.Median * 1000 / tokens;
             Console.WriteLine($"  decoder, per token (greedy, batch 1, KV cache, {tokens} tokens): {msPerToken:F2} ms  (cross-attention K/V once per window: {crossCache.Median * 1000:F1} ms)");
 
-            // A LocalAgreement step re-decodes the buffer's hypothesis (about 2.5 tokens per second of speech).
-            foreach (var (buffer, chunk) in new[] { (10.0, 1.0), (10.0, 2.0) })
+            // Streaming encodes about 10 s of audio, so each token's cross-attention reads a third of the keys/values.
+            using (var encodedShort = model.Encode(features.narrow(2, 0, 2 * config.MaxSourcePositions / 3)))
+            using (var shortCache = model.CreateCache(encodedShort))
             {
-                double hypothesisTokens = 4 + 2.5 * buffer;
-                double full = encoder.Median + crossCache.Median + hypothesisTokens * msPerToken / 1000;
-                Console.WriteLine($"  streaming estimate, {buffer:F0} s buffer every {chunk:F0} s: {full:F2} s per step, real-time factor {full / chunk:F2} (30 s window)");
+                long firstShort = DecodePrompt(model, shortCache, device);
+                var perTokenShort = Measure.Time(() => DecodeTokens(model, shortCache, device, firstShort, tokens), warmup: 1, minRuns: 3, minSeconds: minSeconds);
+                Console.WriteLine($"  decoder, per token with a 10 s audio context (streaming): {perTokenShort.Median * 1000 / tokens:F2} ms");
+            }
+
+            if (streaming.Seconds <= 0) continue;
+            var rounding = streaming.FullWindow ? new[] { WhisperHypothesisSource.DefaultAudioContextRounding, 0 } : [WhisperHypothesisSource.DefaultAudioContextRounding];
+            foreach (double step in streaming.Steps)
+            {
+                foreach (int r in rounding)
+                {
+                    var run = BenchStream.Run(model, streaming.Seconds, step, r);
+                    string context = r == 0 ? "30 s windows" : $"buffer-length encoder (rounded to {r} frames)";
+                    Console.WriteLine($"  streaming, {streaming.Seconds:F0} s of speech, {step:F1} s steps, {context}: {run}");
+                }
             }
         }
     }

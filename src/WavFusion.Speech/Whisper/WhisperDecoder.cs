@@ -35,6 +35,8 @@ public sealed class WhisperDecoder : nn.Module
             foreach (var linear in modules().OfType<Linear>()) linear.weight = InputMajor(linear.weight!);
             embed_tokens.weight = InputMajor(embed_tokens.weight!);
         }
+        // A step's self-attention then reads its q/k/v weights in one matrix-vector product, not three.
+        foreach (var layer in layers) layer.FuseSelfAttention();
     }
 
     private static Parameter InputMajor(Parameter weight) => new(weight.t().contiguous().t(), weight.requires_grad);

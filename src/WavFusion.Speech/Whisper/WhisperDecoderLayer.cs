@@ -30,6 +30,9 @@ public sealed class WhisperDecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>Makes the self-attention projections one input-major matrix product (see <see cref="WhisperAttention.FuseQueryKeyValue"/>).</summary>
+    internal void FuseSelfAttention() => self_attn.FuseQueryKeyValue(inputMajor: true);
+
     /// <summary>Cross-attention keys and values of the encoder output (B, S, D), each (B, H, S, D/H).</summary>
     public (Tensor Key, Tensor Value) CrossKeyValue(Tensor encoderHidden) => encoder_attn.KeyValue(encoderHidden);
 
@@ -42,13 +45,13 @@ public sealed class WhisperDecoderLayer : nn.Module
         using var scope = torch.NewDisposeScope();
         long t = x.shape[1];
         var normed = self_attn_layer_norm.forward(x);
-        var (k, v) = self_attn.KeyValue(normed);
+        var (q, k, v) = self_attn.QueryKeyValue(normed);
         var (keys, values) = cache.Append(k, v, offset);
         Tensor? mask = null;
         bool causal = false;
         if (t > 1 && offset == 0) causal = true;
         else if (t > 1) mask = torch.ones(t, offset + t, ScalarType.Bool, x.device).tril(offset);
-        var h = x + self_attn.Attend(self_attn.Query(normed), keys, values, mask, causal);
+        var h = x + self_attn.Attend(q, keys, values, mask, causal);
 
         var cross = encoder_attn.Attend(encoder_attn.Query(encoder_attn_layer_norm.forward(h)), cache.CrossKey, cache.CrossValue);
         h = h.add_(cross);

@@ -33,4 +33,11 @@ public sealed record WhisperDecodingOptions
     /// <summary>Most tokens sampled per window; null is half the text context, as openai-whisper does.</summary>
     public int? MaxSampledTokens { get; init; }
     public int Seed { get; init; } = 1234;
+    /// <summary>
+    /// 0 encodes every window as the full 30 s the published models were trained on (openai-whisper's
+    /// behaviour). N &gt; 0 encodes only the window's frames rounded up to a multiple of N (whisper.cpp's
+    /// audio_ctx): a 10 s window costs a third of the encoder and of the cross-attention, and rounding
+    /// keeps the shapes few. Meant for short streaming buffers; accuracy on short contexts is the model's.
+    /// </summary>
+    public int AudioContextRounding { get; init; }
 }

@@ -2,14 +2,22 @@ using TorchSharp;
 
 namespace WavFusion.Speech.Whisper;
 
-/// <summary>Hypotheses from Whisper: one window, greedy, with timestamps, prompted with the committed text.</summary>
-public sealed class WhisperHypothesisSource(WhisperTranscriber transcriber, WhisperDecodingOptions? options = null) : IHypothesisSource
+/// <summary>
+/// Hypotheses from Whisper: one window, greedy, with timestamps, prompted with the committed text.
+/// The buffer is encoded at its own length rounded up to <paramref name="audioContextRounding"/> frames
+/// (100 = 1 s) rather than as a padded 30 s window: streaming buffers stay well under 30 s, and the
+/// encoder and cross-attention cost scale with the frames encoded. 0 encodes full windows.
+/// </summary>
+public sealed class WhisperHypothesisSource(WhisperTranscriber transcriber, WhisperDecodingOptions? options = null, int audioContextRounding = WhisperHypothesisSource.DefaultAudioContextRounding) : IHypothesisSource
 {
+    public const int DefaultAudioContextRounding = 100;
+
     private readonly WhisperDecodingOptions _options = (options ?? new WhisperDecodingOptions()) with
     {
         BeamSize = null,
         Temperatures = [0.0],
         ConditionOnPreviousText = false,
+        AudioContextRounding = audioContextRounding,
     };
 
     public Task<IReadOnlyList<TimedWord>> TranscribeAsync(float[] audio, string prompt, CancellationToken cancellationToken)

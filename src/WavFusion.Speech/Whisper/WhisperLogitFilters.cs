@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace WavFusion.Speech.Whisper;
 
 /// <summary>
@@ -60,19 +62,45 @@ public static class WhisperLogitFilters
 
         float logSumExpAll = LogSumExp(logits);
         float timestampLogProb = LogSumExp(logits[begin..]) - logSumExpAll;
-        float maxText = float.NegativeInfinity;
-        foreach (float v in logits[..begin]) if (v > maxText) maxText = v;
+        float maxText = Max(logits[..begin]);
         if (timestampLogProb > maxText - logSumExpAll) logits[..begin].Fill(float.NegativeInfinity);
     }
 
+    /// <summary>
+    /// log Σ exp over one row. It runs two or three times per decoded token over the whole vocabulary, so
+    /// it is vectorised; lanes are summed into a double every block to keep float rounding negligible.
+    /// </summary>
     public static float LogSumExp(ReadOnlySpan<float> values)
     {
-        float max = float.NegativeInfinity;
-        foreach (float v in values) if (v > max) max = v;
+        float max = Max(values);
         if (float.IsNegativeInfinity(max)) return max;
+        var offset = new Vector<float>(max);
+        int width = Vector<float>.Count, i = 0;
         double sum = 0;
-        foreach (float v in values) sum += Math.Exp(v - max);
+        while (i <= values.Length - width)
+        {
+            var lanes = Vector<float>.Zero;
+            for (int end = Math.Min(values.Length - width, i + 64 * width); i <= end; i += width)
+                lanes += Vector.Exp(new Vector<float>(values[i..]) - offset);
+            sum += Vector.Sum(lanes);
+        }
+        for (; i < values.Length; i++) sum += Math.Exp(values[i] - max);
         return max + (float)Math.Log(sum);
+    }
+
+    /// <summary>Largest value of a row (−∞ when empty).</summary>
+    public static float Max(ReadOnlySpan<float> values)
+    {
+        int width = Vector<float>.Count, i = 0;
+        float max = float.NegativeInfinity;
+        if (values.Length >= width)
+        {
+            var lanes = new Vector<float>(float.NegativeInfinity);
+            for (; i <= values.Length - width; i += width) lanes = Vector.Max(lanes, new Vector<float>(values[i..]));
+            for (int k = 0; k < width; k++) max = Math.Max(max, lanes[k]);
+        }
+        for (; i < values.Length; i++) max = Math.Max(max, values[i]);
+        return max;
     }
 
     /// <summary>log_softmax of one row, in place.</summary>

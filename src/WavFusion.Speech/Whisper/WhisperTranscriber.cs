@@ -37,13 +37,27 @@ public sealed class WhisperTranscriber
     public int WindowFrames => 2 * _model.Config.MaxSourcePositions;
     public double WindowSeconds => WindowFrames * (double)WhisperAudio.HopLength / WhisperAudio.SampleRate;
 
-    /// <summary>Encoder output (1, positions, d_model) of a window of features (n_mels, frames ≤ window).</summary>
-    public Tensor EncodeWindow(Tensor features)
+    /// <summary>
+    /// Encoder output (1, positions, d_model) of a window of features (n_mels, frames ≤ window), padded to
+    /// the full window or, with <paramref name="audioContextRounding"/> &gt; 0, to its frames rounded up to
+    /// a multiple of that (see <see cref="WhisperDecodingOptions.AudioContextRounding"/>).
+    /// </summary>
+    public Tensor EncodeWindow(Tensor features, int audioContextRounding = 0)
     {
         using var scope = torch.NewDisposeScope();
         var device = _model.parameters().First().device;
-        var fitted = LogMelSpectrogram.PadOrTrim(features, WindowFrames).unsqueeze(0).to(device);
+        var fitted = LogMelSpectrogram.PadOrTrim(features, ContextFrames(features.shape[^1], audioContextRounding)).unsqueeze(0).to(device);
         return _model.Encode(fitted).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mel frames encoded for a window of <paramref name="frames"/> frames (see <see cref="EncodeWindow"/>).</summary>
+    public long ContextFrames(long frames, int audioContextRounding)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(audioContextRounding);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(frames);
+        if (audioContextRounding == 0) return WindowFrames;
+        long rounded = (frames + audioContextRounding - 1) / audioContextRounding * audioContextRounding;
+        return Math.Min(rounded, WindowFrames);
     }
 
     /// <summary>The most likely language and its probability among the model's language tokens.</summary>
@@ -155,7 +169,7 @@ public sealed class WhisperTranscriber
             cancellationToken.ThrowIfCancellationRequested();
             using var step = torch.NewDisposeScope();
             long size = Math.Min(window, contentFrames - seek);
-            var encoded = EncodeWindow(mel.narrow(1, seek, size));
+            var encoded = EncodeWindow(mel.narrow(1, seek, size), options.AudioContextRounding);
             language ??= DetectLanguage(encoded).Language;
             var result = DecodeWithFallback(encoded, previous, language, options);
             double offset = seek * secondsPerFrame;
