@@ -42,7 +42,8 @@ public sealed class ExperimentConfigTests(ITestOutputHelper output)
         var raw = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         Assert.False(string.IsNullOrWhiteSpace(raw["//"]?.GetValue<string>()), $"{file}: document the experiment in a \"//\" field");
         Assert.Equal(Path.GetFileNameWithoutExtension(file), config.Name);
-        if (file != "wavfusion-base.json") Assert.NotNull(raw["extends"]);
+        // Two roots: the paper's experiments and the bundled demo model's recipe.
+        if (file is not ("wavfusion-base.json" or "synthemo-demo.json")) Assert.NotNull(raw["extends"]);
 
         long parameters = ExperimentModels.CheckBuilds(config);
         output.WriteLine($"{file}: {config.Kind}, {string.Join("+", config.Modalities)}, {parameters:N0} parameters, {config.Data.Protocol}");
@@ -51,14 +52,25 @@ public sealed class ExperimentConfigTests(ITestOutputHelper output)
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "models", "manifest.json")))!["checkpoints"]!.AsArray()
             .Select(c => c!["name"]!.GetValue<string>()).ToHashSet();
         string models = Path.Combine(RepoPaths.Root, "models");
+        string bundled = Path.Combine(models, "wavfusion-demo");
         foreach (var folder in new[] { config.Encoders.Wav2Vec2, config.Encoders.Text, config.Encoders.Visual }.OfType<string>())
         {
+            // A public checkpoint downloaded into models/, or one of the demo encoders shipped in the repository.
+            if (Path.GetDirectoryName(folder) == bundled)
+            {
+                Assert.True(File.Exists(Path.Combine(folder, "config.json")), $"{file}: bundled encoder {folder} is not in the repository");
+                continue;
+            }
             Assert.Equal(models, Path.GetDirectoryName(folder));
             Assert.Contains(Path.GetFileName(folder), manifest);
         }
-        Assert.StartsWith(Path.Combine(RepoPaths.Root, "data") + "/", config.Data.Root, StringComparison.Ordinal);
+        // Published corpora live under data/; generated ones (SynthEmo) under runs/.
+        string dataRoot = config.Data.Corpus == CorpusKind.SynthEmo ? "runs" : "data";
+        Assert.StartsWith(Path.Combine(RepoPaths.Root, dataRoot) + "/", config.Data.Root, StringComparison.Ordinal);
         Assert.Equal(Path.Combine(RepoPaths.Root, "runs", config.Name), config.Training.OutputDir);
-        Assert.Equal(config.Data.KnownLabels!.Names, config.LabelNames);
+        // SynthEmo's classes come from its manifest; the demo configs name them in the generator's order.
+        var labels = config.Data.KnownLabels?.Names ?? WavFusion.Training.SynthEmo.SynthEmoDesign.Classes.Select(c => c.Name).ToList();
+        Assert.Equal(labels, config.LabelNames);
         if (config.Uses(Modality.Text)) Assert.NotNull(config.Encoders.Text);
         if (config.Uses(Modality.Visual)) Assert.NotNull(config.Encoders.Visual);
     }
