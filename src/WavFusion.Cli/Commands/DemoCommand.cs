@@ -5,6 +5,8 @@ using TorchSharp;
 using WavFusion.Core.Audio;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
+using WavFusion.Training.Features;
+using WavFusion.Training.Recipes;
 using static TorchSharp.torch;
 
 namespace WavFusion.Cli.Commands;
@@ -22,12 +24,16 @@ internal static class DemoCommand
         var model = new Option<DirectoryInfo?>("--model") { Description = "a WavFusion checkpoint folder; default the bundled demo model" };
         var window = new Option<double>("--window") { Description = "window length in seconds", DefaultValueFactory = _ => 4.0 };
         var hop = new Option<double>("--hop") { Description = "hop between windows in seconds", DefaultValueFactory = _ => 1.0 };
-        var command = new Command("demo", "Run the emotion model over sliding windows of a speech file") { audio, model, window, hop };
-        command.SetAction(parse => Run(parse.GetValue(audio), parse.GetValue(model), parse.GetValue(window), parse.GetValue(hop)));
+        var transcript = new Option<string?>("--transcript")
+        {
+            Description = "what is said: fused as the text modality through the model's text encoder (the checkpoint folder's text-encoder/)",
+        };
+        var command = new Command("demo", "Run the emotion model over sliding windows of a speech file") { audio, model, window, hop, transcript };
+        command.SetAction(parse => Run(parse.GetValue(audio), parse.GetValue(model), parse.GetValue(window), parse.GetValue(hop), parse.GetValue(transcript)));
         return command;
     }
 
-    private static int Run(FileInfo? audioFile, DirectoryInfo? modelDir, double windowSeconds, double hopSeconds)
+    private static int Run(FileInfo? audioFile, DirectoryInfo? modelDir, double windowSeconds, double hopSeconds, string? transcript)
     {
         if (windowSeconds <= 0 || hopSeconds <= 0)
         {
@@ -41,12 +47,16 @@ internal static class DemoCommand
             return 2;
         }
 
-        var (wavfusion, description) = LoadModel(modelDir);
+        var (wavfusion, description, folder) = LoadModel(modelDir);
         using (wavfusion)
         {
             var clip = AudioFile.Load(audioPath, Wav2Vec2Config.SamplingRate).Require(Wav2Vec2Config.SamplingRate, audioPath);
+            using var text = transcript is null ? null : EncodeTranscript(folder, transcript, wavfusion.Config.TextDim);
+            if (transcript is not null && text is null) return 2;
             Console.WriteLine($"model   {description}");
-            Console.WriteLine($"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (no transcript or camera in this demo)");
+            Console.WriteLine(text is null
+                ? $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (pass --transcript TEXT to fuse text; no camera in this demo)"
+                : $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio + text ({text.shape[1]} tokens of \"{transcript}\")");
             Console.WriteLine($"windows {windowSeconds:0.##} s, hop {hopSeconds:0.##} s; libtorch {torch.__version__}, {torch.get_num_threads()} thread(s)");
 
             var labels = wavfusion.Config.LabelNames;
@@ -66,7 +76,7 @@ internal static class DemoCommand
                 using (torch.NewDisposeScope())
                 {
                     var input = extractor.Normalize(samples);
-                    var output = wavfusion.forward(WavFusionInput.FromAudio(input));
+                    var output = wavfusion.forward(WavFusionInput.FromAudio(input, null, text is null ? null : new ModalitySequence(text)));
                     probabilities = output.Probabilities[0].data<float>().ToArray();
                 }
                 latencies.Add(watch.Elapsed.TotalMilliseconds);
@@ -88,18 +98,37 @@ internal static class DemoCommand
         return 0;
     }
 
-    private static (WavFusionModel Model, string Description) LoadModel(DirectoryInfo? modelDir)
+    /// <summary>(1, tokens, text_dim) features of the transcript, or null after printing why they cannot be made.</summary>
+    private static Tensor? EncodeTranscript(string? folder, string transcript, int textDim)
+    {
+        string? encoderFolder = folder is null ? null : Path.Combine(folder, DemoEncoders.TextFolder);
+        if (encoderFolder is null || !Directory.Exists(encoderFolder))
+        {
+            Console.Error.WriteLine($"error: --transcript needs the model's text encoder in {encoderFolder ?? "<checkpoint folder>/" + DemoEncoders.TextFolder}");
+            return null;
+        }
+        using var encoder = FeatureEncoderLoader.LoadText(encoderFolder);
+        if (encoder.Dim != textDim)
+        {
+            Console.Error.WriteLine($"error: {encoderFolder}: the text encoder is {encoder.Dim}-wide, the model expects text_dim {textDim}");
+            return null;
+        }
+        using var features = encoder.Encode(transcript);
+        return features.unsqueeze(0);
+    }
+
+    private static (WavFusionModel Model, string Description, string? Folder) LoadModel(DirectoryInfo? modelDir)
     {
         string folder = modelDir?.FullName ?? Path.Combine(ProductPaths.Models, "wavfusion-demo");
         if (modelDir is not null || File.Exists(Path.Combine(folder, "checkpoint.json")))
         {
             var (model, manifest) = WavFusionCheckpoint.Load(folder);
-            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)})");
+            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)})", folder);
         }
         var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
         torch.manual_seed(0);
         var untrained = new WavFusionModel(config);
         untrained.eval();
-        return (untrained, "UNTRAINED demo-size WavFusion (random weights; scores are not meaningful) — no bundled model in models/wavfusion-demo yet");
+        return (untrained, "UNTRAINED demo-size WavFusion (random weights; scores are not meaningful) — no bundled model in models/wavfusion-demo", null);
     }
 }

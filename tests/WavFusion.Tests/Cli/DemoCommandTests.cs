@@ -26,7 +26,24 @@ public sealed class DemoCommandTests
         Assert.Contains("3 windows, median latency", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("0.0-  4.0 s", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("2.0-  6.0 s", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("model   ", r.StdOut, StringComparison.Ordinal);
+        // The bundled demo model is trained; the untrained fallback would say so.
+        Assert.Contains("wavfusion-demo (version", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("UNTRAINED", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("labels neutral, happy, angry, sad, calm", r.StdOut, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Demo_fuses_a_transcript_through_the_bundled_text_encoder()
+    {
+        using var dir = new TempDir();
+        string wav = SpeechLikeWav(dir, 4);
+        var audioOnly = ProcessRunner.Cli("demo", "--audio", wav);
+        var withText = ProcessRunner.Cli("demo", "--audio", wav, "--transcript", "I love the garden, it made today wonderful!");
+        Assert.True(withText.ExitCode == 0, withText.All);
+        Assert.Contains("modalities: audio + text", withText.StdOut, StringComparison.Ordinal);
+        // The text changes the fused scores of the same window.
+        static string Scores(string stdout) => stdout.Split('\n').Single(l => l.Contains("0.0-  4.0 s", StringComparison.Ordinal)).Split('(')[0];
+        Assert.NotEqual(Scores(audioOnly.StdOut), Scores(withText.StdOut));
     }
 
     [Fact]
@@ -51,8 +68,11 @@ public sealed class DemoCommandTests
             timeout: TimeSpan.FromMinutes(4));
         Assert.True(publish.ExitCode == 0, publish.All);
         Assert.True(File.Exists(Path.Combine(app, "config", "wavfusion-demo.json")), "config/ is not published with the app");
+        Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "checkpoint.json")), "the demo model is not published with the app");
+        Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "text-encoder", "vocab.json")), "the demo text encoder is not published with the app");
         var r = ProcessRunner.Run(Path.Combine(app, "wavfusion"), ["demo", "--audio", wav], workingDirectory: dir.Path);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("windows, median latency", r.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("UNTRAINED", r.StdOut, StringComparison.Ordinal);
     }
 }
