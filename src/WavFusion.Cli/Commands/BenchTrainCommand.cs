@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
 using WavFusion.Models.Fusion;
+using WavFusion.Models.Text;
+using WavFusion.Models.Vision;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
@@ -10,10 +12,12 @@ using static TorchSharp.torch;
 namespace WavFusion.Cli.Commands;
 
 /// <summary>
-/// `wavfusion bench train`: one training epoch (collate → forward → backward → AdamW step, as the trainer runs
-/// it) on synthetic utterances with random weights: one epoch that fills the feature cache, then epochs with
-/// the cache off and warm (reading the frozen CNN + shallow layers back) alternately, so that load from other
-/// processes on a shared machine falls on both alike; medians are reported.
+/// `wavfusion bench train`: one training epoch (frozen encoders → collate → forward → backward → AdamW step, as
+/// a run without and with the feature cache performs it) on synthetic utterances with random weights at real
+/// dimensions. Without the cache every epoch runs all frozen parts: RoBERTa-base over the transcript tokens,
+/// EfficientNet-B0 over the 224×224 face frames, and the wav2vec2 CNN + shallow layers. One epoch fills the
+/// cache, then epochs with the cache off and warm alternate, so that load from other processes on a shared
+/// machine falls on both alike; medians are reported.
 /// </summary>
 internal static class BenchTrainCommand
 {
@@ -22,7 +26,7 @@ internal static class BenchTrainCommand
         var size = new Option<string>("--size") { Description = "model size: base (wav2vec2-base, the paper's) or demo (config/wavfusion-demo.json)", DefaultValueFactory = _ => "base" };
         var utterances = new Option<int>("--utterances") { Description = "synthetic utterances per epoch", DefaultValueFactory = _ => 16 };
         var seconds = new Option<double>("--seconds") { Description = "length of each utterance", DefaultValueFactory = _ => 3.0 };
-        var batchSize = new Option<int>("--batch-size") { Description = "utterances per optimiser step", DefaultValueFactory = _ => 4 };
+        var batchSize = new Option<int>("--batch-size") { Description = "utterances per optimiser step (the experiments' default)", DefaultValueFactory = _ => 8 };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
         var repeats = new Option<int>("--repeats") { Description = "alternating cache-off / warm-cache epoch pairs to take the median of", DefaultValueFactory = _ => 3 };
         var command = new Command("train", "Time a training epoch with the feature cache off, filling and warm (random weights, synthetic data)")
@@ -53,27 +57,31 @@ internal static class BenchTrainCommand
         long trainable = model.TrainableParameters().Sum(p => p.Parameter.numel()), all = model.parameters().Sum(p => p.numel());
         Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
         Console.WriteLine($"WavFusion {size} (random weights): {all:N0} parameters, {trainable:N0} trained; {config.ShallowLayers} frozen shallow + {config.DeepLayers} deep layers");
-        var items = Synthetic(config, count, seconds);
-        Console.WriteLine($"{count} utterances of {seconds:F1} s, text ({TextTokens}, {config.TextDim}), visual ({VisualFrames(seconds)}, {config.VisualDim}); batch size {batchSize}");
+        using var encoders = FrozenEncoders.Create(size, config);
+        var items = Synthetic(config, count, seconds, encoders.ImageSize);
+        Console.WriteLine($"{count} utterances of {seconds:F1} s, {TextTokens} tokens through a random {encoders.TextName} ({config.TextDim}-d), "
+            + $"{VisualFrames(seconds)} frames of {encoders.ImageSize}x{encoders.ImageSize} through a random {encoders.VisualName} ({config.VisualDim}-d); batch size {batchSize}");
 
         using var optimizer = torch.optim.AdamW(model.TrainableParameters().Select(p => p.Parameter), 1e-5);
         var uncached = new BatchCollator(model, cache: null);
         // One untimed step, so libtorch's first-call allocations are charged to no epoch.
-        Epoch(model, optimizer, uncached, items.Take(Math.Min(batchSize, count)).ToArray(), batchSize);
+        Epoch(model, optimizer, uncached, batch => encoders.Featurize(batch, null), items.Take(Math.Min(batchSize, count)).ToArray(), batchSize);
 
         string cacheDir = Directory.CreateTempSubdirectory("wavfusion-bench-cache-").FullName;
         try
         {
             var cache = new FeatureCache(cacheDir);
             var cached = new BatchCollator(model, cache);
-            var filling = Epoch(model, optimizer, cached, items, batchSize);
+            Func<BenchItem[], ITrainingItem[]> fromCache = batch => encoders.Featurize(batch, cache);
+            Func<BenchItem[], ITrainingItem[]> computed = batch => encoders.Featurize(batch, null);
+            var filling = Epoch(model, optimizer, cached, fromCache, items, batchSize);
             Report("cache filling", [filling], count);
             var off = new List<(double Wall, double Cpu)>();
             var warm = new List<(double Wall, double Cpu)>();
             for (int r = 0; r < repeats; r++)
             {
-                off.Add(Epoch(model, optimizer, uncached, items, batchSize));
-                warm.Add(Epoch(model, optimizer, cached, items, batchSize));
+                off.Add(Epoch(model, optimizer, uncached, computed, items, batchSize));
+                warm.Add(Epoch(model, optimizer, cached, fromCache, items, batchSize));
             }
             Report("cache off", off, count);
             Report("cache warm", warm, count);
@@ -94,7 +102,10 @@ internal static class BenchTrainCommand
     /// <summary>Face frames at the paper's 5 fps.</summary>
     private static int VisualFrames(double seconds) => Math.Max(1, (int)Math.Round(seconds * 5));
 
-    private static TrainingItem[] Synthetic(WavFusionConfig config, int count, double seconds)
+    /// <summary>An utterance before the frozen encoders: audio, token ids and ImageNet-normalised face frames.</summary>
+    private sealed record BenchItem(string Id, int Label, float[] Audio, Tensor TokenIds, Tensor Frames);
+
+    private static BenchItem[] Synthetic(WavFusionConfig config, int count, double seconds, int imageSize)
     {
         var random = new Random(1);
         int samples = (int)(seconds * 16000);
@@ -103,16 +114,79 @@ internal static class BenchTrainCommand
             var audio = new float[samples];
             double hz = 120 + 200 * random.NextDouble();
             for (int i = 0; i < samples; i++) audio[i] = (float)(0.3 * Math.Sin(2 * Math.PI * hz * i / 16000) + 0.05 * (random.NextDouble() - 0.5));
-            return new TrainingItem($"bench-{n:D4}", n % config.NumClasses, audio,
-                torch.randn(TextTokens, config.TextDim), torch.randn(VisualFrames(seconds), config.VisualDim));
+            var ids = torch.randint(3, 1000, [1, TextTokens], dtype: ScalarType.Int64);
+            var frames = torch.randn(VisualFrames(seconds), 3, imageSize, imageSize);
+            return new BenchItem($"bench-{n:D4}", n % config.NumClasses, audio, ids, frames);
         }).ToArray();
+    }
+
+    /// <summary>The frozen text and image encoders at the size's real dimensions, random weights.</summary>
+    private sealed class FrozenEncoders : IDisposable
+    {
+        private readonly RobertaModel _text;
+        private readonly EfficientNetB0 _visual;
+
+        private FrozenEncoders(RobertaModel text, EfficientNetB0 visual, int imageSize, string textName, string visualName)
+        {
+            _text = text;
+            _visual = visual;
+            ImageSize = imageSize;
+            TextName = textName;
+            VisualName = visualName;
+            foreach (var p in _text.parameters().Concat(_visual.parameters())) p.requires_grad = false;
+            _text.eval();
+            _visual.eval();
+        }
+
+        public int ImageSize { get; }
+
+        public string TextName { get; }
+
+        public string VisualName { get; }
+
+        public static FrozenEncoders Create(string size, WavFusionConfig config)
+        {
+            if (size == "base")
+                return new FrozenEncoders(new RobertaModel(RobertaConfig.Base()), new EfficientNetB0(), ImageNetPreprocessing.CropSize, "RoBERTa-base", "EfficientNet-B0");
+            // The demo size uses the demo encoders' shapes (DemoEncoders): a 2-layer RoBERTa and EfficientNet at width 0.25.
+            var text = new RobertaConfig { VocabSize = 1800, HiddenSize = config.TextDim, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 2 * config.TextDim, MaxPositionEmbeddings = 130 };
+            return new FrozenEncoders(new RobertaModel(text), new EfficientNetB0(1, 0.25, 0.34), 112, "demo RoBERTa", "demo EfficientNet");
+        }
+
+        /// <summary>The batch's features, computed now or read from (and written to) <paramref name="cache"/>.</summary>
+        public ITrainingItem[] Featurize(BenchItem[] batch, FeatureCache? cache) => batch.Select(item =>
+        {
+            Tensor text = cache is null ? Text(item)["features"] : cache.GetOrCompute("bench-text", TextName, item.Id, () => Text(item))["features"];
+            Tensor visual = cache is null ? Visual(item)["features"] : cache.GetOrCompute("bench-visual", VisualName, item.Id, () => Visual(item))["features"];
+            return (ITrainingItem)new TrainingItem(item.Id, item.Label, item.Audio, text, visual);
+        }).ToArray();
+
+        private Dictionary<string, Tensor> Text(BenchItem item)
+        {
+            using var noGrad = torch.no_grad();
+            using var mask = torch.ones_like(item.TokenIds);
+            return new() { ["features"] = _text.forward(item.TokenIds, mask)[0].contiguous() };
+        }
+
+        private Dictionary<string, Tensor> Visual(BenchItem item)
+        {
+            using var noGrad = torch.no_grad();
+            return new() { ["features"] = _visual.Pooled(item.Frames).contiguous() };
+        }
+
+        public void Dispose()
+        {
+            _text.Dispose();
+            _visual.Dispose();
+        }
     }
 
     /// <summary>
     /// Wall and process CPU seconds for one pass over <paramref name="items"/>, as the trainer's epoch loop runs it;
     /// on a shared machine the CPU time is the steadier of the two.
     /// </summary>
-    private static (double Wall, double Cpu) Epoch(WavFusionModel model, optim.Optimizer optimizer, BatchCollator collator, IReadOnlyList<ITrainingItem> items, int batchSize)
+    private static (double Wall, double Cpu) Epoch(WavFusionModel model, optim.Optimizer optimizer, BatchCollator collator,
+        Func<BenchItem[], ITrainingItem[]> featurize, IReadOnlyList<BenchItem> items, int batchSize)
     {
         model.train();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -120,7 +194,7 @@ internal static class BenchTrainCommand
         for (int start = 0; start < items.Count; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
-            var batch = collator.Collate(items.Skip(start).Take(batchSize).ToArray());
+            var batch = collator.Collate(featurize(items.Skip(start).Take(batchSize).ToArray()));
             optimizer.zero_grad();
             using var output = model.forward(batch.Input);
             using var loss = model.Loss(output, batch.Labels);
