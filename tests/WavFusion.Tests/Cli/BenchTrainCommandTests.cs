@@ -17,8 +17,9 @@ public sealed partial class BenchTrainCommandTests
         var epochs = EpochLine().Matches(r.StdOut).ToDictionary(m => m.Groups[1].Value, m => double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture));
         Assert.Equal(["filling", "off", "warm"], epochs.Keys);
         Assert.All(epochs.Values, v => Assert.True(v > 0));
-        // Two utterances: filled once (2 misses), read once (2 hits).
-        Assert.Contains("(cache: 2 hits, 2 misses", r.StdOut, StringComparison.Ordinal);
+        // Two utterances, three frozen parts each (text, frames, shallow audio): filled once (6 misses), read once (6 hits).
+        Assert.Contains("(cache: 6 hits, 6 misses", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("through a random demo RoBERTa", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("speed-up of a warm-cache epoch over no cache", r.StdOut, StringComparison.Ordinal);
     }
 
