@@ -19,6 +19,8 @@ for name in synthemo-demo synthemo-demo-t synthemo-demo-v; do
   wavfusion train --config "config/experiments/$name.json"
 done
 cp runs/synthemo-demo/checkpoints/best/checkpoint.json runs/synthemo-demo/checkpoints/best/model.safetensors "$demo/"
+# Name it as the demo model it is (the demo command warns on this version; the weights' sha256 is unaffected).
+sed -i 's/"model_version": "trained"/"model_version": "synthemo-demo-1"/' "$demo/checkpoint.json"
 
 # The one shipped checkpoint on each subset it serves (missing modalities take their fallback paths).
 for subset in a at av; do

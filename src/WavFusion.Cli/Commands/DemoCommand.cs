@@ -123,7 +123,10 @@ internal static class DemoCommand
         if (modelDir is not null || File.Exists(Path.Combine(folder, "checkpoint.json")))
         {
             var (model, manifest) = WavFusionCheckpoint.Load(folder);
-            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)})", folder);
+            string demo = manifest.ModelVersion.StartsWith("synthemo-demo", StringComparison.Ordinal)
+                ? "\n        DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions"
+                : "";
+            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)}){demo}", folder);
         }
         var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
         torch.manual_seed(0);

@@ -30,6 +30,7 @@ public sealed class DemoCommandTests
         Assert.Contains("wavfusion-demo (version", r.StdOut, StringComparison.Ordinal);
         Assert.DoesNotContain("UNTRAINED", r.StdOut, StringComparison.Ordinal);
         Assert.Contains("labels neutral, happy, angry, sad, calm", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("DEMO MODEL: trained on synthetic SynthEmo data only", r.StdOut, StringComparison.Ordinal);
     }
 
     [Fact]
