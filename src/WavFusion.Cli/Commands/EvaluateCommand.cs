@@ -64,7 +64,7 @@ internal static class EvaluateCommand
                 CrossValidationSummary.Write(Path.Combine(outputRoot, ExperimentRunner.CrossValidationFile), experiment.Name, reports);
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or CheckpointException or InvalidOperationException or NotImplementedException)
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or CheckpointException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
