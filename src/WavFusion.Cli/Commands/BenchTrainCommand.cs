@@ -6,6 +6,7 @@ using WavFusion.Models.Fusion;
 using WavFusion.Models.Text;
 using WavFusion.Models.Vision;
 using WavFusion.Training.Cache;
+using WavFusion.Training.Recipes;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
 
@@ -149,8 +150,15 @@ internal static class BenchTrainCommand
             if (size == "base")
                 return new FrozenEncoders(new RobertaModel(RobertaConfig.Base()), new EfficientNetB0(), ImageNetPreprocessing.CropSize, "RoBERTa-base", "EfficientNet-B0");
             // The demo size uses the demo encoders' shapes (DemoEncoders): a 2-layer RoBERTa and EfficientNet at width 0.25.
-            var text = new RobertaConfig { VocabSize = 1800, HiddenSize = config.TextDim, NumHiddenLayers = 2, NumAttentionHeads = 4, IntermediateSize = 2 * config.TextDim, MaxPositionEmbeddings = 130 };
-            return new FrozenEncoders(new RobertaModel(text), new EfficientNetB0(1, 0.25, 0.34), 112, "demo RoBERTa", "demo EfficientNet");
+            var t = new DemoEncoders.TextEncoderShape();
+            var v = new DemoEncoders.VisualEncoderShape();
+            // The vocabulary's size follows the corpus; the demo's BPE learns at most MaxMerges on top of 261 symbols.
+            var text = new RobertaConfig
+            {
+                VocabSize = 261 + t.MaxMerges, HiddenSize = t.HiddenSize, NumHiddenLayers = t.Layers, NumAttentionHeads = t.Heads,
+                IntermediateSize = t.IntermediateSize, MaxPositionEmbeddings = t.MaxTokens + 2,
+            };
+            return new FrozenEncoders(new RobertaModel(text), new EfficientNetB0(1, v.WidthMult, v.DepthMult), v.ImageSize, "demo RoBERTa", "demo EfficientNet");
         }
 
         /// <summary>The batch's features, computed now or read from (and written to) <paramref name="cache"/>.</summary>
