@@ -2,8 +2,10 @@ using System.CommandLine;
 using WavFusion.Cli.Commands;
 using WavFusion.Core.Runtime;
 
-// Before libtorch loads: its OpenMP threads must not spin while other work shares the cores (see OpenMpWaitPolicy).
-OpenMpWaitPolicy.PreferPassive();
+// Before libtorch loads: its OpenMP threads spin only briefly, since other work shares the cores (see OpenMpWaitPolicy).
+OpenMpWaitPolicy.PreferShortSpin();
+// libtorch's activations come from malloc: keep freed memory for the next forward instead of re-faulting it (see NativeMemoryPolicy).
+NativeMemoryPolicy.RetainFreedMemory();
 
 var root = new RootCommand("WavFusion.Live — real-time multimodal emotion recognition (wav2vec 2.0 + gated cross-modal attention)");
 // One line per command group; each group lives in Commands/<Name>Command.cs.

@@ -55,7 +55,7 @@ internal static class ModelBenchmark
     {
         torch.set_num_threads(threads);
         Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s); random weights, real dimensions; inference mode; " +
-                          $"wav2vec2 frame linears via {(FrameLinear.UseConvolution ? "oneDNN 1x1 convolution" : "F.linear")}");
+                          $"wav2vec2 frame linears via {(FrameLinear.UseConvolution ? "oneDNN 1x1 convolution" : "F.linear")}; OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}; {WavFusion.Core.Runtime.NativeMemoryPolicy.Describe()}");
         foreach (var size in sizes)
         {
             var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));

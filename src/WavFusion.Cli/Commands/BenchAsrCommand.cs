@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using TorchSharp;
 using WavFusion.Core.Diagnostics;
+using WavFusion.Core.Runtime;
 using WavFusion.Speech.Whisper;
 using static TorchSharp.torch;
 
@@ -60,9 +61,9 @@ internal static class BenchAsrCommand
         torch.set_num_threads(threads);
         var device = torch.device(deviceName);
         var dtype = half ? ScalarType.Float16 : ScalarType.Float32;
-        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s), OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "unset"}");
-        // On a machine shared with other busy processes, libtorch's OpenMP threads spinning at barriers
-        // slowed decoding about tenfold here; OMP_WAIT_POLICY=PASSIVE (set before starting) avoids that.
+        Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s), OpenMP wait: {OpenMpWaitPolicy.Describe()}");
+        // Decoding runs some 150 small operators per token: how long libtorch's OpenMP threads spin between them
+        // (OpenMpWaitPolicy, chosen before libtorch loads) moves this figure by 1.5-2x either way.
         foreach (var size in sizes)
         {
             var config = Dimensions(size);

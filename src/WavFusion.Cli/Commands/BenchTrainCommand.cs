@@ -56,7 +56,7 @@ internal static class BenchTrainCommand
         torch.manual_seed(0);
         using var model = new WavFusionModel(config);
         long trainable = model.TrainableParameters().Sum(p => p.Parameter.numel()), all = model.parameters().Sum(p => p.numel());
-        Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s)");
+        Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s), OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}");
         Console.WriteLine($"WavFusion {size} (random weights): {all:N0} parameters, {trainable:N0} trained; {config.ShallowLayers} frozen shallow + {config.DeepLayers} deep layers");
         using var encoders = FrozenEncoders.Create(size, config);
         var items = Synthetic(config, count, seconds, encoders.ImageSize);

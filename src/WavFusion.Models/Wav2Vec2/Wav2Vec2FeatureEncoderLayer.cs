@@ -46,6 +46,6 @@ public sealed class Wav2Vec2FeatureEncoderLayer : nn.Module<Tensor, Tensor>
         var x = conv.forward(input);
         if (groupNorm is not null) x = groupNorm.forward(x);
         else if (layerNorm is not null) x = layerNorm.forward(x.transpose(1, 2)).transpose(1, 2);
-        return nn.functional.gelu(x).MoveToOuterDisposeScope();
+        return InferenceActivations.Gelu(x).MoveToOuterDisposeScope();
     }
 }

@@ -24,7 +24,7 @@ public sealed class Wav2Vec2FeedForward : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor hidden)
     {
         using var scope = torch.NewDisposeScope();
-        var x = intermediate_dropout.forward(nn.functional.gelu(FrameLinear.Apply(intermediate_dense, hidden)));
+        var x = intermediate_dropout.forward(InferenceActivations.Gelu(FrameLinear.Apply(intermediate_dense, hidden)));
         return output_dropout.forward(FrameLinear.Apply(output_dense, x)).MoveToOuterDisposeScope();
     }
 }

@@ -5,7 +5,14 @@ namespace WavFusion.Tests.Infrastructure;
 
 internal static class TestProcessSetup
 {
-    /// <summary>Tests run in parallel on two cores: libtorch's OpenMP threads must not spin (set before libtorch loads).</summary>
+    /// <summary>
+    /// As in the app: libtorch's OpenMP threads spin only briefly (tests run in parallel on two cores; set before
+    /// libtorch loads) and glibc keeps freed activation memory for the next forward.
+    /// </summary>
     [ModuleInitializer]
-    internal static void Initialize() => OpenMpWaitPolicy.PreferPassive();
+    internal static void Initialize()
+    {
+        OpenMpWaitPolicy.PreferShortSpin();
+        NativeMemoryPolicy.RetainFreedMemory();
+    }
 }
