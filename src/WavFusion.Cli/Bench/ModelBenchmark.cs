@@ -32,8 +32,8 @@ internal static class ModelBenchmark
         var seconds = new Option<double>("--seconds") { Description = "minimum timed seconds per measurement", DefaultValueFactory = _ => 3.0 };
         var memoryRuns = new Option<int>("--memory-forwards") { Description = "forwards of a 4 s window (demo size) over which native memory is watched", DefaultValueFactory = _ => 1000 };
         var sizes = new Option<string>("--sizes") { Description = "comma-separated: base, demo", DefaultValueFactory = _ => "base,demo" };
-        var frameLinear = new Option<string>("--frame-linear") { Description = "how wav2vec2 runs its per-frame linear layers on the CPU: conv (oneDNN 1x1 convolution, the default) or linear (F.linear)", DefaultValueFactory = _ => "conv" };
-        frameLinear.AcceptOnlyFromAmong("conv", "linear");
+        var frameLinear = new Option<string>("--frame-linear") { Description = "how wav2vec2 runs its per-frame linear layers on the CPU: auto (time both once per shape and keep the faster, the default), conv (oneDNN 1x1 convolution) or linear (F.linear)", DefaultValueFactory = _ => "auto" };
+        frameLinear.AcceptOnlyFromAmong("auto", "conv", "linear");
         var command = new Command("model", "Time WavFusion (base and demo size) and the wav2vec2 encoder, ONNX Runtime side by side") { onnx, threads, seconds, memoryRuns, sizes, frameLinear };
         command.SetAction(parse =>
         {
@@ -44,7 +44,12 @@ internal static class ModelBenchmark
                     Console.Error.WriteLine($"error: --sizes: unknown size '{s}' (base, demo)");
                     return 2;
                 }
-            FrameLinear.UseConvolution = parse.GetValue(frameLinear) == "conv";
+            FrameLinear.Path = parse.GetValue(frameLinear) switch
+            {
+                "conv" => FrameLinearPath.Convolution,
+                "linear" => FrameLinearPath.Linear,
+                _ => FrameLinearPath.Auto,
+            };
             Run(parse.GetValue(onnx), parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(memoryRuns), chosen);
             return 0;
         });
@@ -55,7 +60,7 @@ internal static class ModelBenchmark
     {
         torch.set_num_threads(threads);
         Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s); random weights, real dimensions; inference mode; " +
-                          $"wav2vec2 frame linears via {(FrameLinear.UseConvolution ? "oneDNN 1x1 convolution" : "F.linear")}; OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}; {WavFusion.Core.Runtime.NativeMemoryPolicy.Describe()}");
+                          $"wav2vec2 frame linears: {FrameLinear.Path.ToString().ToLowerInvariant()}; OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}; {WavFusion.Core.Runtime.NativeMemoryPolicy.Describe()}");
         foreach (var size in sizes)
         {
             var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
@@ -65,6 +70,7 @@ internal static class ModelBenchmark
         if (onnxPath is not null) CompareWithOnnxRuntime(onnxPath, threads, minSeconds);
 
         if (memoryForwards > 0) WatchNativeMemory(memoryForwards);
+        Console.WriteLine($"wav2vec2 frame linears: {FrameLinear.Describe()}");
     }
 
     private static void BenchSize(string size, WavFusionConfig config, double minSeconds)

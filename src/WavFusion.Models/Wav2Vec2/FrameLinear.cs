@@ -1,30 +1,104 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Wav2Vec2;
 
+/// <summary>How <see cref="FrameLinear"/> runs a per-frame linear layer on the CPU.</summary>
+public enum FrameLinearPath
+{
+    /// <summary>Time both paths the first time a shape is seen without autograd and keep the faster one for that shape.</summary>
+    Auto,
+
+    /// <summary>Always the 1×1 convolution (oneDNN).</summary>
+    Convolution,
+
+    /// <summary>Always <c>F.linear</c> (libtorch's sgemm).</summary>
+    Linear,
+}
+
 /// <summary>
-/// A linear layer applied to every frame of a (B, T, in) sequence. On the CPU it runs as a 1×1 convolution
-/// over a channels-last view of the same memory — (B, T, in) is exactly NHWC of a (B, in, T, 1) image — so
-/// libtorch hands it to oneDNN's JIT GEMM instead of the generic sgemm behind <c>F.linear</c>; no data is
-/// copied on the way in or out, and the result is the same product (the same sums, in another order).
-/// Measured on the 2-core build machine for wav2vec2-base shapes: 0.6-0.9× the time of <c>F.linear</c>.
-/// Elsewhere (CUDA, other ranks, non-contiguous input) it is the plain linear layer.
+/// A linear layer applied to every frame of a (B, T, in) sequence. On the CPU it can run as a 1×1 convolution
+/// over a channels-last view of the same memory — (B, T, in) is exactly NHWC of a (B, in, T, 1) image — which
+/// hands it to oneDNN's JIT kernels instead of the sgemm behind <c>F.linear</c>; no data is copied on the way in
+/// or out, and the result is the same product (the same sums, in another order).
+/// Which of the two is faster depends on the CPU and the shape, and not smoothly: on one 2-core AVX-512 build
+/// machine the convolution took 0.6-0.9× the time of <c>F.linear</c> for wav2vec2-base shapes; on a 2-core AVX2
+/// EPYC it took 1.0-1.7× for most shapes and 3-4× for the 3072→768 output layer at 250-750 frames (a 10 s clip
+/// ran 1.5× slower for it). So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape is timed
+/// once on both paths, alternated, the first time it runs without autograd, and the faster path is kept for it —
+/// the way cuDNN's benchmark mode picks convolution algorithms. With autograd on (training) Auto always takes
+/// <c>F.linear</c>, so a run's numbers never depend on a timing. Off the CPU, for other ranks or dtypes, or non-contiguous input it is always the plain linear layer.
 /// </summary>
 public static class FrameLinear
 {
-    /// <summary>Off = always <c>F.linear</c>; the benchmark flips it to compare both paths in one process.</summary>
-    public static bool UseConvolution { get; set; } = true;
+    /// <summary>Timed runs of each path per shape when tuning (the minimum counts).</summary>
+    public const int TuningRuns = 3;
 
-    public static Tensor Apply(Linear linear, Tensor frames)
+    private static readonly ConcurrentDictionary<(long Rows, long In, long Out), bool> s_useConvolution = new();
+
+    /// <summary>The path for every CPU call; the benchmark sets it to compare the paths in one process.</summary>
+    public static FrameLinearPath Path { get; set; } = FrameLinearPath.Auto;
+
+    /// <summary>The tuned choice per (rows = B·T, in, out): true = convolution. Empty until <see cref="FrameLinearPath.Auto"/> has timed a shape.</summary>
+    public static IReadOnlyDictionary<(long Rows, long In, long Out), bool> TunedShapes => s_useConvolution;
+
+    /// <summary>Forgets the tuned choices (a new process starts empty anyway).</summary>
+    public static void ResetTuning() => s_useConvolution.Clear();
+
+    /// <summary>One line for benchmark headers: the mode and, for Auto, how many tuned shapes took each path.</summary>
+    public static string Describe()
+    {
+        if (Path != FrameLinearPath.Auto) return Path == FrameLinearPath.Convolution ? "oneDNN 1x1 convolution" : "F.linear";
+        int conv = s_useConvolution.Values.Count(v => v);
+        return $"auto-tuned per shape ({conv} of {s_useConvolution.Count} timed shapes on the 1x1 convolution)";
+    }
+
+    /// <summary>(B, T, in) → (B, T, out) on the path <see cref="Path"/> says.</summary>
+    public static Tensor Apply(Linear linear, Tensor frames) => Apply(linear, frames, Path);
+
+    /// <summary>(B, T, in) → (B, T, out) on <paramref name="path"/> (where the CPU conditions allow the convolution).</summary>
+    public static Tensor Apply(Linear linear, Tensor frames, FrameLinearPath path)
     {
         ArgumentNullException.ThrowIfNull(linear);
         ArgumentNullException.ThrowIfNull(frames);
         var weight = linear.weight!;
-        if (!UseConvolution || frames.device_type != DeviceType.CPU || frames.dim() != 3 || !frames.is_contiguous()
+        if (path == FrameLinearPath.Linear || frames.device_type != DeviceType.CPU || frames.dim() != 3 || !frames.is_contiguous()
             || frames.dtype != ScalarType.Float32 || frames.shape[2] != weight.shape[1])
             return linear.forward(frames);
+        if (path == FrameLinearPath.Convolution) return Convolve(linear, frames);
+
+        // Training stays on one path whatever was timed, so its numbers never depend on a measurement.
+        if (torch.is_grad_enabled()) return linear.forward(frames);
+        var key = (frames.shape[0] * frames.shape[1], frames.shape[2], weight.shape[0]);
+        if (s_useConvolution.TryGetValue(key, out bool useConvolution))
+            return useConvolution ? Convolve(linear, frames) : linear.forward(frames);
+        return Tune(linear, frames, key);
+    }
+
+    private static Tensor Tune(Linear linear, Tensor frames, (long, long, long) key)
+    {
+        double convolution = double.MaxValue, plain = double.MaxValue;
+        Tensor? result = null;
+        for (int run = 0; run < TuningRuns; run++)
+        {
+            result?.Dispose();
+            long start = Stopwatch.GetTimestamp();
+            Convolve(linear, frames).Dispose();
+            convolution = Math.Min(convolution, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            start = Stopwatch.GetTimestamp();
+            result = linear.forward(frames);
+            plain = Math.Min(plain, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        s_useConvolution.TryAdd(key, convolution < plain);
+        return result!;
+    }
+
+    private static Tensor Convolve(Linear linear, Tensor frames)
+    {
+        var weight = linear.weight!;
         long batch = frames.shape[0], time = frames.shape[1], input = frames.shape[2], output = weight.shape[0];
         using var image = frames.view(batch, time, 1, input).permute(0, 3, 1, 2);
         using var kernel = weight.view(output, input, 1, 1);

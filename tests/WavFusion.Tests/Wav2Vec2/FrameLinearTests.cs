@@ -21,7 +21,7 @@ public sealed class FrameLinearTests
         }
         using var x = torch.randn(batch, time, input, generator: generator);
         using var expected = linear.forward(x);
-        using var actual = FrameLinear.Apply(linear, x);
+        using var actual = FrameLinear.Apply(linear, x, FrameLinearPath.Convolution);
         Assert.Equal(expected.shape, actual.shape);
         Assert.True(actual.is_contiguous());
         double diff = (actual - expected).abs().max().item<float>();
@@ -40,7 +40,7 @@ public sealed class FrameLinearTests
         var expectedWeight = linear.weight!.grad!.clone();
         var expectedBias = linear.bias!.grad!.clone();
         linear.zero_grad();
-        (FrameLinear.Apply(linear, x) * upstream).sum().backward();
+        (FrameLinear.Apply(linear, x, FrameLinearPath.Convolution) * upstream).sum().backward();
 
         Assert.True((linear.weight!.grad! - expectedWeight).abs().max().item<float>() < 1e-4);
         Assert.True((linear.bias!.grad! - expectedBias).abs().max().item<float>() < 1e-4);
@@ -52,9 +52,43 @@ public sealed class FrameLinearTests
         using var linear = nn.Linear(4, 3);
         using var flat = torch.ones(5, 4);
         using var strided = torch.ones(2, 4, 6).transpose(1, 2);
-        Assert.Equal(new long[] { 5, 3 }, FrameLinear.Apply(linear, flat).shape);
+        Assert.Equal(new long[] { 5, 3 }, FrameLinear.Apply(linear, flat, FrameLinearPath.Convolution).shape);
         using var viaLinear = linear.forward(strided);
-        using var viaHelper = FrameLinear.Apply(linear, strided);
+        using var viaHelper = FrameLinear.Apply(linear, strided, FrameLinearPath.Convolution);
         Assert.True((viaHelper - viaLinear).abs().max().item<float>() == 0);
+    }
+
+    [Fact]
+    public void Auto_times_a_new_shape_once_without_autograd_and_keeps_its_choice()
+    {
+        // A shape no other test uses, so the tuning table entry is this test's own.
+        var generator = new torch.Generator(7);
+        using var linear = nn.Linear(13, 11);
+        using var x = torch.randn(3, 37, 13, generator: generator);
+        var key = (3L * 37, 13L, 11L);
+        using var expected = linear.forward(x);
+
+        using (torch.no_grad())
+        {
+            Assert.False(FrameLinear.TunedShapes.ContainsKey(key));
+            using var tuned = FrameLinear.Apply(linear, x, FrameLinearPath.Auto);
+            Assert.True(FrameLinear.TunedShapes.ContainsKey(key));
+            Assert.True((tuned - expected).abs().max().item<float>() < 1e-4);
+            using var again = FrameLinear.Apply(linear, x, FrameLinearPath.Auto);
+            Assert.True((again - expected).abs().max().item<float>() < 1e-4);
+        }
+    }
+
+    [Fact]
+    public void Auto_with_autograd_on_takes_the_linear_layer_and_tunes_nothing()
+    {
+        using var linear = nn.Linear(9, 14);
+        using var x = torch.randn(2, 41, 9);
+        var key = (2L * 41, 9L, 14L);
+        using var y = FrameLinear.Apply(linear, x, FrameLinearPath.Auto);
+        Assert.False(FrameLinear.TunedShapes.ContainsKey(key));
+        Assert.True(y.requires_grad);
+        y.sum().backward();
+        Assert.NotNull(linear.weight!.grad);
     }
 }
