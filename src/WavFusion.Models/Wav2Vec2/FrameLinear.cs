@@ -27,7 +27,7 @@ public enum FrameLinearPath
 /// Which of the two is faster depends on the CPU and the shape, and not smoothly: on an earlier 2-core build
 /// machine the convolution took 0.6-0.9× the time of <c>F.linear</c> for wav2vec2-base shapes; on a 2-core AVX2-only
 /// EPYC it took 1.0-1.7× for most shapes and 3-4× for the 3072→768 output layer at 250-750 frames (a 10 s clip
-/// ran 1.5× slower for it). So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape is timed
+/// ran 1.5× slower for it). So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape (rows in quarter-octave steps) is timed
 /// once on both paths, alternated, the first time it runs without autograd, and the faster path is kept for it —
 /// the way cuDNN's benchmark mode picks convolution algorithms. With autograd on (training) Auto always takes
 /// <c>F.linear</c>, so a run's numbers never depend on a timing. Off the CPU, for other ranks or dtypes, or non-contiguous input it is always the plain linear layer.
@@ -72,10 +72,20 @@ public static class FrameLinear
 
         // Training stays on one path whatever was timed, so its numbers never depend on a measurement.
         if (torch.is_grad_enabled()) return linear.forward(frames);
-        var key = (frames.shape[0] * frames.shape[1], frames.shape[2], weight.shape[0]);
+        var key = ShapeKey(frames.shape[0] * frames.shape[1], frames.shape[2], weight.shape[0]);
         if (s_useConvolution.TryGetValue(key, out bool useConvolution))
             return useConvolution ? Convolve(linear, frames) : linear.forward(frames);
         return Tune(linear, frames, key);
+    }
+
+    /// <summary>
+    /// The tuning-table key of a (rows, in, out) product: rows are rounded up to a quarter-octave step (at most
+    /// 1.25× apart), so a dataset of clips of every length tunes a few dozen shapes, not one per length.
+    /// </summary>
+    public static (long Rows, long In, long Out) ShapeKey(long rows, long input, long output)
+    {
+        long step = rows <= 8 ? 1 : 1L << (61 - (int)long.LeadingZeroCount(rows));
+        return ((rows + step - 1) / step * step, input, output);
     }
 
     private static Tensor Tune(Linear linear, Tensor frames, (long, long, long) key)

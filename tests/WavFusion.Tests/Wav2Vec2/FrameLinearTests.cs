@@ -65,7 +65,7 @@ public sealed class FrameLinearTests
         var generator = new torch.Generator(7);
         using var linear = nn.Linear(13, 11);
         using var x = torch.randn(3, 37, 13, generator: generator);
-        var key = (3L * 37, 13L, 11L);
+        var key = FrameLinear.ShapeKey(3L * 37, 13L, 11L);
         using var expected = linear.forward(x);
 
         using (torch.no_grad())
@@ -84,11 +84,27 @@ public sealed class FrameLinearTests
     {
         using var linear = nn.Linear(9, 14);
         using var x = torch.randn(2, 41, 9);
-        var key = (2L * 41, 9L, 14L);
+        var key = FrameLinear.ShapeKey(2L * 41, 9L, 14L);
         using var y = FrameLinear.Apply(linear, x, FrameLinearPath.Auto);
         Assert.False(FrameLinear.TunedShapes.ContainsKey(key));
         Assert.True(y.requires_grad);
         y.sum().backward();
         Assert.NotNull(linear.weight!.grad);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(8, 8)]
+    [InlineData(9, 10)]
+    [InlineData(199, 224)]
+    [InlineData(224, 224)]
+    [InlineData(225, 256)]
+    [InlineData(499, 512)]
+    [InlineData(1592, 1792)]
+    public void Row_counts_share_a_tuning_entry_within_a_quarter_octave(long rows, long bucket)
+    {
+        var key = FrameLinear.ShapeKey(rows, 768, 3072);
+        Assert.Equal((bucket, 768L, 3072L), key);
+        Assert.InRange(key.Rows, rows, Math.Max(rows, (long)Math.Ceiling(rows * 1.25)));
     }
 }
