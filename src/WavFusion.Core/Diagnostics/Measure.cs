@@ -70,6 +70,18 @@ public static class ProcessMemory
 
     public static long PeakRssBytes() => ReadStatusKb("VmHWM:") * 1024;
 
+    /// <summary>
+    /// Memory the .NET garbage collector has committed for the managed heap, as of the last collection
+    /// (collect first for a current figure).
+    /// </summary>
+    public static long ManagedCommittedBytes() => GC.GetGCMemoryInfo().TotalCommittedBytes;
+
+    /// <summary>
+    /// Resident memory outside the managed heap: RSS minus what the GC has committed. The managed heap
+    /// grows in steps until the GC settles on a budget, which moves RSS without any native leak.
+    /// </summary>
+    public static long NativeResidentBytes() => Math.Max(0, CurrentRssBytes() - ManagedCommittedBytes());
+
     private static long ReadStatusKb(string field)
     {
         const string status = "/proc/self/status";
