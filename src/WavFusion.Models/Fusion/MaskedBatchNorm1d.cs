@@ -37,6 +37,11 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor x, Tensor? mask)
     {
         using var scope = torch.NewDisposeScope();
+        // Scalars are held in locals that live to the end of the call: a temporary Scalar made by implicit
+        // conversion can be finalised by a collection on another thread while libtorch still reads it.
+        using var eps = _eps.ToScalar();
+        using var momentum = _momentum.ToScalar();
+        using var keep = (1 - _momentum).ToScalar();
         Tensor mean, variance;
         if (training)
         {
@@ -51,8 +56,8 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
             using (torch.no_grad())
             {
                 var unbiased = batchVar * count / (count - 1).clamp_min(1.0);
-                running_mean.copy_(torch.where(hasData, running_mean * (1 - _momentum) + batchMean * _momentum, running_mean));
-                running_var.copy_(torch.where(hasData, running_var * (1 - _momentum) + unbiased * _momentum, running_var));
+                running_mean.copy_(torch.where(hasData, running_mean * keep + batchMean * momentum, running_mean));
+                running_var.copy_(torch.where(hasData, running_var * keep + unbiased * momentum, running_var));
                 num_batches_tracked.add_(hasData.to(ScalarType.Int64));
             }
             mean = torch.where(hasData, batchMean, running_mean);
@@ -63,7 +68,7 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
             mean = running_mean;
             variance = running_var;
         }
-        var scale = weight * (variance + _eps).rsqrt();
+        var scale = weight * variance.add(eps).rsqrt();
         var y = (x - mean.view(1, -1, 1)) * scale.view(1, -1, 1) + bias.view(1, -1, 1);
         return y.MoveToOuterDisposeScope();
     }

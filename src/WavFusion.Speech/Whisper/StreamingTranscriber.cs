@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -41,25 +42,38 @@ public sealed class StreamingTranscriber
         foreach (var segment in Finish()) yield return segment;
     }
 
+    /// <summary>
+    /// Live form: transcribes chunks as a capture channel delivers them. Every chunk that arrived while the
+    /// previous step ran joins the next step, so on a machine slower than real time the step widens (up to
+    /// the buffer bound) and the transcript keeps pace with the stream instead of falling behind it.
+    /// </summary>
+    public async IAsyncEnumerable<TranscriptSegment> TranscribeAsync(ChannelReader<AudioChunk> audio,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await audio.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // Up to the buffer bound, but always at least one step's worth of new audio, so a full buffer is
+            // transcribed and cut rather than waited on.
+            while ((BufferSeconds < _options.MaxBufferSeconds - _options.MinChunkSeconds || _unprocessedSeconds < _options.MinChunkSeconds)
+                   && audio.TryRead(out var chunk))
+            {
+                if (!Append(chunk)) continue;
+                await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
+                foreach (var s in Finish()) yield return s;
+            }
+            if (_unprocessedSeconds < _options.MinChunkSeconds) continue;
+            await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
+        }
+        foreach (var segment in Finish()) yield return segment;
+    }
+
+    /// <summary>Steps taken so far (transcriptions of the buffer).</summary>
+    public int Steps { get; private set; }
+
     /// <summary>Adds one chunk; yields what the chunk made final and the current interim tail.</summary>
     public async IAsyncEnumerable<TranscriptSegment> PushAsync(AudioChunk chunk, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        double seconds = chunk.Samples.Length / (double)WhisperAudio.SampleRate;
-        bool speech = Rms(chunk.Samples) >= _options.SilenceRms;
-        if (!speech && !_heardSpeech)
-        {
-            // Leading silence is dropped, so the next buffer starts at speech.
-            _buffer.Clear();
-            _bufferStart = chunk.StreamTime.TotalSeconds + seconds;
-            yield break;
-        }
-        if (_buffer.Count == 0) _bufferStart = chunk.StreamTime.TotalSeconds;
-        _buffer.AddRange(chunk.Samples);
-        _unprocessedSeconds += seconds;
-        _silenceSeconds = speech ? 0 : _silenceSeconds + seconds;
-        _heardSpeech = true;
-
-        if (_silenceSeconds >= _options.EndOfUtteranceSeconds)
+        if (Append(chunk))
         {
             await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
             foreach (var s in Finish()) yield return s;
@@ -69,10 +83,31 @@ public sealed class StreamingTranscriber
         await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
     }
 
+    /// <summary>Buffers one chunk (leading silence is dropped); true when it ends the utterance.</summary>
+    private bool Append(AudioChunk chunk)
+    {
+        double seconds = chunk.Samples.Length / (double)WhisperAudio.SampleRate;
+        bool speech = Rms(chunk.Samples) >= _options.SilenceRms;
+        if (!speech && !_heardSpeech)
+        {
+            // Leading silence is dropped, so the next buffer starts at speech.
+            _buffer.Clear();
+            _bufferStart = chunk.StreamTime.TotalSeconds + seconds;
+            return false;
+        }
+        if (_buffer.Count == 0) _bufferStart = chunk.StreamTime.TotalSeconds;
+        _buffer.AddRange(chunk.Samples);
+        _unprocessedSeconds += seconds;
+        _silenceSeconds = speech ? 0 : _silenceSeconds + seconds;
+        _heardSpeech = true;
+        return _silenceSeconds >= _options.EndOfUtteranceSeconds;
+    }
+
     private async IAsyncEnumerable<TranscriptSegment> StepAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         _unprocessedSeconds = 0;
         if (_buffer.Count == 0) yield break;
+        Steps++;
         var words = await _source.TranscribeAsync([.. _buffer], _agreement.PromptText(_options.PromptChars), cancellationToken).ConfigureAwait(false);
         _agreement.Insert(words.Select(w => w.Shift(_bufferStart)).ToList());
         var committed = _agreement.Flush();

@@ -119,4 +119,52 @@ public sealed class StreamingTranscriberTests
         public Task<IReadOnlyList<TimedWord>> TranscribeAsync(float[] audio, string prompt, CancellationToken cancellationToken) =>
             Task.FromResult<IReadOnlyList<TimedWord>>(next());
     }
+
+    /// <summary>Scripted source that, during its first call, delivers more audio into the live channel.</summary>
+    private sealed class ArrivingWhileBusySource(System.Threading.Channels.ChannelWriter<AudioChunk> writer, AudioChunk[] arriving) : IHypothesisSource
+    {
+        public List<int> Calls { get; } = [];
+        public Task<IReadOnlyList<TimedWord>> TranscribeAsync(float[] audio, string prompt, CancellationToken cancellationToken)
+        {
+            Calls.Add(audio.Length);
+            if (Calls.Count == 1)
+            {
+                foreach (var chunk in arriving) Assert.True(writer.TryWrite(chunk));
+                writer.Complete();
+            }
+            return Task.FromResult<IReadOnlyList<TimedWord>>(Words(0, Enumerable.Repeat("w", Calls.Count).ToArray()));
+        }
+    }
+
+    [Fact]
+    public async Task Live_channel_gathers_audio_that_arrived_during_a_step_into_the_next_step()
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<AudioChunk>();
+        var source = new ArrivingWhileBusySource(channel.Writer, [Chunk(1), Chunk(2), Chunk(3)]);
+        var t = new StreamingTranscriber(source);
+        Assert.True(channel.Writer.TryWrite(Chunk(0)));
+        var segments = new List<TranscriptSegment>();
+        await foreach (var s in t.TranscribeAsync(channel.Reader)) segments.Add(s);
+        // One step for the first second, then one step for the three seconds that came meanwhile (a fixed
+        // 1 s step would have taken three more steps and fallen behind the stream).
+        Assert.Equal([16000, 4 * 16000], source.Calls);
+        Assert.Equal(2, t.Steps);
+        Assert.Equal("w w", string.Join(' ', segments.Where(s => s.IsFinal).Select(s => s.Text)));
+        Assert.Equal(TimeSpan.Zero, segments.First(s => s.IsFinal).Start);
+    }
+
+    [Fact]
+    public async Task Live_channel_backlog_is_taken_in_steps_within_the_buffer_bound()
+    {
+        var channel = System.Threading.Channels.Channel.CreateUnbounded<AudioChunk>();
+        for (int i = 0; i < 70; i++) Assert.True(channel.Writer.TryWrite(Chunk(i)));
+        channel.Writer.Complete();
+        var source = new ScriptedSource(Words(0, "a"));
+        var options = new StreamingOptions();
+        var t = new StreamingTranscriber(source, options);
+        await foreach (var _ in t.TranscribeAsync(channel.Reader)) { }
+        Assert.InRange(source.Calls.Count, 3, 10);
+        Assert.All(source.Calls, c => Assert.True(c.Samples <= options.MaxBufferSeconds * 16000, $"a step of {c.Samples} samples passed the buffer bound"));
+        Assert.True(source.Calls[0].Samples >= (options.MaxBufferSeconds - options.MinChunkSeconds) * 16000 - 1, "the first step took the backlog up to the bound");
+    }
 }
