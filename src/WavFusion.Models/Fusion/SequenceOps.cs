@@ -37,7 +37,8 @@ public static class SequenceOps
         ArgumentNullException.ThrowIfNull(gru);
         using var scope = torch.NewDisposeScope();
         // A sample without this modality still needs one step to be packable; its output is masked out.
-        var lengths = mask.to(ScalarType.Int64).sum(1).clamp_min(1).cpu();
+        using var one = 1L.ToScalar(); // held to the end of the call (see MaskedBatchNorm1d)
+        var lengths = mask.to(ScalarType.Int64).sum(1).clamp_min(one).cpu();
         using var packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first: true, enforce_sorted: false);
         var (output, _) = gru.call(packed);
         using (output)
