@@ -42,20 +42,21 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
         using var eps = _eps.ToScalar();
         using var momentum = _momentum.ToScalar();
         using var keep = (1 - _momentum).ToScalar();
+        using var one = 1.0.ToScalar();
         Tensor mean, variance;
         if (training)
         {
             var m = (mask ?? torch.ones(x.shape[0], x.shape[2], dtype: ScalarType.Bool, device: x.device))
                 .to(x.dtype).unsqueeze(1);
             var count = m.sum();
-            var safeCount = count.clamp_min(1.0);
+            var safeCount = count.clamp_min(one);
             var batchMean = (x * m).sum(new long[] { 0, 2 }).div(safeCount);
             var batchVar = ((x - batchMean.view(1, -1, 1)).pow(2) * m).sum(new long[] { 0, 2 }).div(safeCount);
             // A batch in which nothing is valid leaves the running statistics alone and normalises with them.
             var hasData = count.gt(0);
             using (torch.no_grad())
             {
-                var unbiased = batchVar * count / (count - 1).clamp_min(1.0);
+                var unbiased = batchVar * count / (count - one).clamp_min(one);
                 running_mean.copy_(torch.where(hasData, running_mean * keep + batchMean * momentum, running_mean));
                 running_var.copy_(torch.where(hasData, running_var * keep + unbiased * momentum, running_var));
                 num_batches_tracked.add_(hasData.to(ScalarType.Int64));

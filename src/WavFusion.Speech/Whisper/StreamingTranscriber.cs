@@ -58,8 +58,7 @@ public sealed class StreamingTranscriber
                    && audio.TryRead(out var chunk))
             {
                 if (!Append(chunk)) continue;
-                await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
-                foreach (var s in Finish()) yield return s;
+                await foreach (var s in EndUtteranceAsync(cancellationToken).ConfigureAwait(false)) yield return s;
             }
             if (_unprocessedSeconds < _options.MinChunkSeconds) continue;
             await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
@@ -75,8 +74,7 @@ public sealed class StreamingTranscriber
     {
         if (Append(chunk))
         {
-            await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
-            foreach (var s in Finish()) yield return s;
+            await foreach (var s in EndUtteranceAsync(cancellationToken).ConfigureAwait(false)) yield return s;
             yield break;
         }
         if (_unprocessedSeconds < _options.MinChunkSeconds) yield break;
@@ -101,6 +99,13 @@ public sealed class StreamingTranscriber
         _silenceSeconds = speech ? 0 : _silenceSeconds + seconds;
         _heardSpeech = true;
         return _silenceSeconds >= _options.EndOfUtteranceSeconds;
+    }
+
+    /// <summary>Transcribes what is buffered one last time, then commits it all and clears the buffer.</summary>
+    private async IAsyncEnumerable<TranscriptSegment> EndUtteranceAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
+        foreach (var s in Finish()) yield return s;
     }
 
     private async IAsyncEnumerable<TranscriptSegment> StepAsync([EnumeratorCancellation] CancellationToken cancellationToken)
