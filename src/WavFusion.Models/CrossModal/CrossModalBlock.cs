@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.CrossModal;
 
@@ -28,7 +29,7 @@ public sealed class CrossModalBlock : nn.Module<ModalitySequence, ModalitySequen
         ArgumentNullException.ThrowIfNull(query);
         using var scope = torch.NewDisposeScope();
         var attended = attention.call(query.Features, memory);
-        var output = layer_norm.call(query.Features + nn.functional.dropout(attended, _dropout, training));
+        var output = layer_norm.call(query.Features.add(nn.functional.dropout(attended, _dropout, training), One));
         return new ModalitySequence(output.MoveToOuterDisposeScope(), query.Mask);
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -35,7 +36,7 @@ public class AttentiveGru : nn.Module<ModalitySequence, ModalitySequence>
         using var scope = torch.NewDisposeScope();
         var recurrent = SequenceOps.RunGru(gru, input.Features, input.Mask);
         var attended = attention.call(recurrent, new ModalitySequence(recurrent, input.Mask));
-        var output = layer_norm.call(recurrent + nn.functional.dropout(attended, _dropout, training))
+        var output = layer_norm.call(recurrent.add(nn.functional.dropout(attended, _dropout, training), One))
                      * input.Mask.to(recurrent.dtype).unsqueeze(-1);
         return new ModalitySequence(output.MoveToOuterDisposeScope(), input.Mask);
     }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -58,7 +59,7 @@ public sealed class GatedCrossModalAttention : nn.Module<Tensor, AuxiliaryModali
         if (f1 is not null && f2 is not null)
         {
             var p = torch.sigmoid(gate.call(torch.cat(new[] { f1, f2 }, -1)));
-            fused = torch.where(hasText.logical_and(hasVisual), p * f1 + (1 - p) * f2, fused);
+            fused = torch.where(hasText.logical_and(hasVisual), (p * f1).add(p.neg().add(One, One) * f2, One), fused);
         }
         if (f1 is not null) fused = torch.where(hasText.logical_and(hasVisual.logical_not()), f1, fused);
         if (f2 is not null) fused = torch.where(hasVisual.logical_and(hasText.logical_not()), f2, fused);

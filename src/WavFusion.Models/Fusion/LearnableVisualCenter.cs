@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -66,9 +67,10 @@ public sealed class LearnableVisualCenter : nn.Module<ModalitySequence, Tensor>
         var frames = h.transpose(1, 2);                                                   // (B, T, C)
 
         // ‖h_t − c_k‖² expanded so that no (B, T, K, C) tensor is formed.
-        var distance = (frames.pow(2).sum(-1, keepdim: true)
-                        - 2 * frames.matmul(codewords.t())
-                        + codewords.pow(2).sum(-1).view(1, 1, -1)).clamp_min(0.0);     // (B, T, K)
+        var distance = frames.pow(Two).sum(-1, keepdim: true)
+                           .sub(frames.matmul(codewords.t()).mul(Two))
+                           .add(codewords.pow(Two).sum(-1).view(1, 1, -1), One)
+                           .clamp_min(Zero);                                            // (B, T, K)
         var assignment = torch.softmax(-smoothing.view(1, 1, -1) * distance, 2)
                          * mask.to(frames.dtype).unsqueeze(-1);
         // e_k = Σ_t a_tk (h_t − c_k) = Σ_t a_tk h_t − (Σ_t a_tk) c_k
@@ -78,7 +80,7 @@ public sealed class LearnableVisualCenter : nn.Module<ModalitySequence, Tensor>
         var e = nn.functional.relu(code_norm.call(encoded, present)).mean(new long[] { 1 }); // (B, C)
 
         var delta = torch.sigmoid(gate.call(e)).unsqueeze(1);
-        var output = projection.call(frames + frames * delta) * mask.to(frames.dtype).unsqueeze(-1);
+        var output = projection.call(frames.add(frames * delta, One)) * mask.to(frames.dtype).unsqueeze(-1);
         return output.MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -61,7 +62,7 @@ public sealed class MarginLoss : nn.Module<UtteranceVectors, Tensor, Tensor>
             vectors.Text is null ? none : vectors.TextPresent ?? all,
             vectors.Visual is null ? none : vectors.VisualPresent ?? all,
         }, 0);
-        var modality = torch.arange(3, dtype: ScalarType.Int64, device: device).repeat_interleave(b);
+        var modality = Arange(3, ScalarType.Int64, device).repeat_interleave(b);
         var classes = labels.to(ScalarType.Int64).repeat(3);
         return TripletLoss(encoder.call(common), modality, classes, present, Alpha).MoveToOuterDisposeScope();
     }
@@ -86,10 +87,11 @@ public sealed class MarginLoss : nn.Module<UtteranceVectors, Tensor, Tensor>
         var positive = sameModality.logical_not().logical_and(sameClass).logical_and(bothPresent);       // (i, j)
         var negative = sameModality.logical_and(sameClass.logical_not()).logical_and(bothPresent);       // (i, k)
         var valid = positive.unsqueeze(2).logical_and(negative.unsqueeze(1));                          // (i, j, k)
-        var hinge = nn.functional.relu(alpha - cosine.unsqueeze(2) + cosine.unsqueeze(1));
+        using var margin = alpha.ToScalar();
+        var hinge = nn.functional.relu(cosine.unsqueeze(2).neg().add(margin, One).add(cosine.unsqueeze(1), One));
         var count = valid.sum().to(embeddings.dtype);
         var total = (hinge * valid.to(embeddings.dtype)).sum();
-        var loss = torch.where(count.gt(0), total / count.clamp_min(1.0), torch.zeros_like(total));
+        var loss = torch.where(count.gt(Zero), total / count.clamp_min(One), torch.zeros_like(total));
         return loss.MoveToOuterDisposeScope();
     }
 

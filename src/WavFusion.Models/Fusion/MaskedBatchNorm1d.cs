@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -17,13 +18,16 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
     private readonly Tensor running_mean;
     private readonly Tensor running_var;
     private readonly Tensor num_batches_tracked;
-    private readonly double _eps;
-    private readonly double _momentum;
+    // Held for the module's lifetime (see WavFusion.Core.Tensors.Scalars) and disposed with it.
+    private readonly Scalar _eps;
+    private readonly Scalar _momentum;
+    private readonly Scalar _keep;
 
     public MaskedBatchNorm1d(long features, double eps = 1e-5, double momentum = 0.1, Device? device = null) : base(nameof(MaskedBatchNorm1d))
     {
-        _eps = eps;
-        _momentum = momentum;
+        _eps = eps.ToScalar();
+        _momentum = momentum.ToScalar();
+        _keep = (1 - momentum).ToScalar();
         weight = nn.Parameter(torch.ones(features, device: device));
         bias = nn.Parameter(torch.zeros(features, device: device));
         running_mean = torch.zeros(features, device: device);
@@ -37,29 +41,23 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor x, Tensor? mask)
     {
         using var scope = torch.NewDisposeScope();
-        // Scalars are held in locals that live to the end of the call: a temporary Scalar made by implicit
-        // conversion can be finalised by a collection on another thread while libtorch still reads it.
-        using var eps = _eps.ToScalar();
-        using var momentum = _momentum.ToScalar();
-        using var keep = (1 - _momentum).ToScalar();
-        using var one = 1.0.ToScalar();
         Tensor mean, variance;
         if (training)
         {
             var m = (mask ?? torch.ones(x.shape[0], x.shape[2], dtype: ScalarType.Bool, device: x.device))
                 .to(x.dtype).unsqueeze(1);
             var count = m.sum();
-            var safeCount = count.clamp_min(one);
+            var safeCount = count.clamp_min(One);
             var batchMean = (x * m).sum(new long[] { 0, 2 }).div(safeCount);
-            var batchVar = ((x - batchMean.view(1, -1, 1)).pow(2) * m).sum(new long[] { 0, 2 }).div(safeCount);
+            var batchVar = ((x - batchMean.view(1, -1, 1)).pow(Two) * m).sum(new long[] { 0, 2 }).div(safeCount);
             // A batch in which nothing is valid leaves the running statistics alone and normalises with them.
-            var hasData = count.gt(0);
+            var hasData = count.gt(Zero);
             using (torch.no_grad())
             {
-                var unbiased = batchVar * count / (count - one).clamp_min(one);
-                running_mean.copy_(torch.where(hasData, running_mean * keep + batchMean * momentum, running_mean));
-                running_var.copy_(torch.where(hasData, running_var * keep + unbiased * momentum, running_var));
-                num_batches_tracked.add_(hasData.to(ScalarType.Int64));
+                var unbiased = batchVar * count / count.sub(One).clamp_min(One);
+                running_mean.copy_(torch.where(hasData, (running_mean * _keep).add(batchMean * _momentum, One), running_mean));
+                running_var.copy_(torch.where(hasData, (running_var * _keep).add(unbiased * _momentum, One), running_var));
+                num_batches_tracked.add_(hasData.to(ScalarType.Int64), One);
             }
             mean = torch.where(hasData, batchMean, running_mean);
             variance = torch.where(hasData, batchVar, running_var);
@@ -69,8 +67,19 @@ public sealed class MaskedBatchNorm1d : nn.Module<Tensor, Tensor?, Tensor>
             mean = running_mean;
             variance = running_var;
         }
-        var scale = weight * variance.add(eps).rsqrt();
-        var y = (x - mean.view(1, -1, 1)) * scale.view(1, -1, 1) + bias.view(1, -1, 1);
+        var scale = weight * variance.add(_eps, One).rsqrt();
+        var y = ((x - mean.view(1, -1, 1)) * scale.view(1, -1, 1)).add(bias.view(1, -1, 1), One);
         return y.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _eps.Dispose();
+            _momentum.Dispose();
+            _keep.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -35,7 +36,8 @@ public sealed class ModalityDropout
     {
         if (stream is null) return null;
         using var scope = torch.NewDisposeScope();
-        var keep = torch.rand(stream.Batch, device: torch.CPU, generator: _generator).ge(Probability).to(stream.Mask.device);
+        using var threshold = Probability.ToScalar();
+        var keep = torch.rand(stream.Batch, device: torch.CPU, generator: _generator).ge(threshold).to(stream.Mask.device);
         var kept = stream.Keep(keep);
         return new ModalitySequence(stream.Features, kept.Mask.MoveToOuterDisposeScope());
     }

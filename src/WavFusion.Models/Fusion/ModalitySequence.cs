@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -21,7 +22,7 @@ public sealed class ModalitySequence
         Features = features;
         Mask = mask is null
             ? torch.ones(features.shape[0], features.shape[1], dtype: ScalarType.Bool, device: features.device)
-            : mask.dtype == ScalarType.Bool ? mask : mask.ne(0);
+            : mask.dtype == ScalarType.Bool ? mask : mask.ne(Zero);
     }
 
     public Tensor Features { get; }

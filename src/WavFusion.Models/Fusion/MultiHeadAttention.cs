@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -17,6 +18,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
     private readonly Linear v_proj;
     private readonly Linear out_proj;
     private readonly double _dropout;
+    private readonly Scalar _scale; // 1/√d, held for the module's lifetime and disposed with it
 
     public MultiHeadAttention(long queryDim, long memoryDim, long embedDim, int numHeads, double dropout = 0.0, Device? device = null)
         : base(nameof(MultiHeadAttention))
@@ -25,6 +27,7 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
             throw new ArgumentException($"attention width {embedDim} is not divisible by {numHeads} heads", nameof(numHeads));
         NumHeads = numHeads;
         HeadDim = embedDim / numHeads;
+        _scale = (1.0 / Math.Sqrt(HeadDim)).ToScalar();
         _dropout = dropout;
         q_proj = nn.Linear(queryDim, embedDim, device: device);
         k_proj = nn.Linear(memoryDim, embedDim, device: device);
@@ -48,12 +51,12 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
         using var scope = torch.NewDisposeScope();
         var (b, tq) = (query.shape[0], query.shape[1]);
         var tk = memory.Features.shape[1];
-        var q = q_proj.call(query).mul(1.0 / Math.Sqrt(HeadDim)).view(b, tq, NumHeads, HeadDim).transpose(1, 2);
+        var q = q_proj.call(query).mul(_scale).view(b, tq, NumHeads, HeadDim).transpose(1, 2);
         var k = k_proj.call(memory.Features).view(b, tk, NumHeads, HeadDim).transpose(1, 2);
         var v = v_proj.call(memory.Features).view(b, tk, NumHeads, HeadDim).transpose(1, 2);
         var scores = q.matmul(k.transpose(-1, -2));
         var blocked = memory.Mask.logical_not().view(b, 1, 1, tk);
-        scores = scores.masked_fill(blocked, torch.finfo(scores.dtype).min);
+        scores = scores.masked_fill(blocked, Lowest(scores.dtype));
         var weights = nn.functional.dropout(torch.softmax(scores, -1), _dropout, training);
         var context = weights.matmul(v).transpose(1, 2).reshape(b, tq, NumHeads * HeadDim);
         return out_proj.call(context).MoveToOuterDisposeScope();
@@ -79,5 +82,11 @@ public sealed class MultiHeadAttention : nn.Module<Tensor, ModalitySequence, Ten
                     $"{key}: pretrained [{string.Join(", ", s.shape)}] does not match [{string.Join(", ", t.shape)}]", nameof(pretrainedAttention));
             t.copy_(s);
         }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _scale.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -11,7 +12,7 @@ public static class SequenceOps
     {
         using var scope = torch.NewDisposeScope();
         var m = mask.to(x.dtype).unsqueeze(-1);
-        var count = m.sum(1).clamp_min(1.0);
+        var count = m.sum(1).clamp_min(One);
         return (x * m).sum(1).div(count).MoveToOuterDisposeScope();
     }
 
@@ -20,11 +21,12 @@ public static class SequenceOps
     {
         using var scope = torch.NewDisposeScope();
         var m = mask.to(x.dtype).unsqueeze(-1);
-        var count = m.sum(1).clamp_min(1.0);
+        var count = m.sum(1).clamp_min(One);
         var mean = (x * m).sum(1, keepdim: true).div(count.unsqueeze(1));
-        var variance = ((x - mean).pow(2) * m).sum(1).div(count);
+        var variance = ((x - mean).pow(Two) * m).sum(1).div(count);
         // eps keeps the gradient of sqrt finite where a sample has one frame (variance 0).
-        return (variance + eps).sqrt().MoveToOuterDisposeScope();
+        using var epsilon = eps.ToScalar();
+        return variance.add(epsilon, One).sqrt().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -37,8 +39,7 @@ public static class SequenceOps
         ArgumentNullException.ThrowIfNull(gru);
         using var scope = torch.NewDisposeScope();
         // A sample without this modality still needs one step to be packable; its output is masked out.
-        using var one = 1L.ToScalar(); // held to the end of the call (see MaskedBatchNorm1d)
-        var lengths = mask.to(ScalarType.Int64).sum(1).clamp_min(one).cpu();
+        var lengths = mask.to(ScalarType.Int64).sum(1).clamp_min(One).cpu();
         using var packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first: true, enforce_sorted: false);
         var (output, _) = gru.call(packed);
         using (output)

@@ -4,6 +4,7 @@ using TorchSharp.Modules;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Wav2Vec2;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Fusion;
 
@@ -25,6 +26,7 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
     private readonly Linear classifier;
     private readonly MarginLoss margin;
     private readonly ModalityDropout? _modalityDropout;
+    private readonly Scalar _marginLambda; // held for the module's lifetime and disposed with it
 
     /// <param name="config">Validated on construction.</param>
     /// <param name="device">Where parameters live; <c>torch.META</c> inspects the layout without allocating.</param>
@@ -54,6 +56,7 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
         if (config.ModalityDropout > 0)
             _modalityDropout = new ModalityDropout(config.ModalityDropout,
                 modalityDropoutGenerator ?? new Generator((ulong)torch.randint(long.MaxValue, [1], dtype: ScalarType.Int64).item<long>()));
+        _marginLambda = config.MarginLambda.ToScalar();
         RegisterComponents();
         InitialiseCrossAttention();
         foreach (var (name, p) in wav2vec2.named_parameters())
@@ -179,7 +182,7 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
         using var scope = torch.NewDisposeScope();
         var crossEntropy = nn.functional.cross_entropy(output.Logits, labels);
         var marginTerm = Config.MarginLambda > 0 ? margin.call(output.Utterances, labels) : torch.zeros_like(crossEntropy);
-        var total = crossEntropy + marginTerm * Config.MarginLambda;
+        var total = crossEntropy.add(marginTerm.mul(_marginLambda), One);
         return new WavFusionLoss(total.MoveToOuterDisposeScope(), crossEntropy.MoveToOuterDisposeScope(), marginTerm.MoveToOuterDisposeScope());
     }
 
@@ -227,5 +230,11 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
         if (stream.Batch != batch)
             throw new ArgumentException($"{name} features have batch {stream.Batch}; the audio has {batch}", nameof(stream));
         return stream;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _marginLambda.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Text;
 
@@ -13,14 +14,14 @@ public sealed class BertEmbeddings : nn.Module
     public readonly LayerNorm LayerNorm;
 
     private readonly PositionIdScheme _positions;
-    private readonly long _paddingIdx;
+    private readonly Scalar _paddingOffset; // held for the module's lifetime and disposed with it
     private readonly long _maxPositions;
     private readonly double _dropout;
 
     public BertEmbeddings(TextEncoderConfig config, PositionIdScheme positions) : base(nameof(BertEmbeddings))
     {
         _positions = positions;
-        _paddingIdx = config.PadTokenId;
+        _paddingOffset = config.PadTokenId.ToScalar();
         _maxPositions = config.MaxPositionEmbeddings;
         _dropout = config.HiddenDropoutProb;
         word_embeddings = nn.Embedding(config.VocabSize, config.HiddenSize, padding_idx: config.PadTokenId);
@@ -41,12 +42,12 @@ public sealed class BertEmbeddings : nn.Module
         Tensor ids;
         if (_positions == PositionIdScheme.FromPadding)
         {
-            var real = inputIds.ne(_paddingIdx).to(ScalarType.Int64);
-            ids = real.cumsum(1) * real + _paddingIdx;
+            var real = inputIds.ne(_paddingOffset).to(ScalarType.Int64);
+            ids = (real.cumsum(1) * real).add(_paddingOffset, One);
         }
         else
         {
-            ids = torch.arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0).expand(inputIds.shape[0], t);
+            ids = Arange(t, ScalarType.Int64, inputIds.device).unsqueeze(0).expand(inputIds.shape[0], t);
         }
         long last = ids.numel() == 0 ? 0 : ids.max().item<long>();
         if (last >= _maxPositions)
@@ -61,10 +62,16 @@ public sealed class BertEmbeddings : nn.Module
         using var scope = torch.NewDisposeScope();
         var types = tokenTypeIds ?? torch.zeros_like(inputIds);
         var h = word_embeddings.forward(inputIds)
-            + token_type_embeddings.forward(types)
-            + position_embeddings.forward(PositionIds(inputIds));
+            .add(token_type_embeddings.forward(types), One)
+            .add(position_embeddings.forward(PositionIds(inputIds)), One);
         h = LayerNorm.forward(h);
         h = nn.functional.dropout(h, _dropout, training);
         return h.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _paddingOffset.Dispose();
+        base.Dispose(disposing);
     }
 }

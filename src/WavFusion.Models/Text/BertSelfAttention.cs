@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Text;
 
@@ -12,6 +13,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     public readonly Linear value;
 
     private readonly double _dropout;
+    private readonly Scalar _sqrtHeadDim; // held for the module's lifetime and disposed with it
 
     public int NumHeads { get; }
     public int HeadDim { get; }
@@ -20,6 +22,7 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
     {
         NumHeads = config.NumAttentionHeads;
         HeadDim = config.HeadDim;
+        _sqrtHeadDim = Math.Sqrt(HeadDim).ToScalar();
         _dropout = config.AttentionProbsDropoutProb;
         query = nn.Linear(config.HiddenSize, config.HiddenSize);
         key = nn.Linear(config.HiddenSize, config.HiddenSize);
@@ -38,9 +41,15 @@ public sealed class BertSelfAttention : nn.Module<Tensor, Tensor, Tensor>
         var q = Heads(query);
         var k = Heads(key);
         var v = Heads(value);
-        var scores = torch.matmul(q, k.transpose(-1, -2)) / Math.Sqrt(HeadDim) + additiveMask;
+        var scores = torch.matmul(q, k.transpose(-1, -2)).div(_sqrtHeadDim).add(additiveMask, One);
         var probs = nn.functional.dropout(scores.softmax(-1), _dropout, training);
         var context = torch.matmul(probs, v).transpose(1, 2).reshape(b, t, NumHeads * HeadDim);
         return context.MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _sqrtHeadDim.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Text;
 
@@ -25,6 +26,6 @@ public sealed class BertSelfOutput : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var h = nn.functional.dropout(dense.forward(context), _dropout, training);
-        return LayerNorm.forward(h + residual).MoveToOuterDisposeScope();
+        return LayerNorm.forward(h.add(residual, One)).MoveToOuterDisposeScope();
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Text;
 
@@ -58,7 +59,7 @@ public abstract class TextEncoderModel : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var keep = attentionMask.to(dtype);
-        var additive = (1.0 - keep) * torch.finfo(dtype).min;
+        var additive = keep.neg().add(One, One).mul(Lowest(dtype));
         return additive.unsqueeze(1).unsqueeze(2).MoveToOuterDisposeScope();
     }
 

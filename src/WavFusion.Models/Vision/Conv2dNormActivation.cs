@@ -20,7 +20,7 @@ public sealed class Conv2dNormActivation : Sequential
 
     public Conv2dNormActivation(long inChannels, long outChannels, long kernel, long stride = 1, long groups = 1, bool activation = true)
         : this(nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: (kernel - 1) / 2, groups: groups, bias: false),
-               nn.BatchNorm2d(outChannels, eps: BatchNormEps), activation)
+               new BatchNorm2d(outChannels, eps: BatchNormEps), activation)
     {
     }
 

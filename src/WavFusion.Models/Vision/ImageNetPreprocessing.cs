@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Vision;
 
@@ -30,6 +31,8 @@ public static class ImageNetPreprocessing
 
     private static readonly float[] MeanValues = [0.485f, 0.456f, 0.406f];
     private static readonly float[] StdValues = [0.229f, 0.224f, 0.225f];
+    /// <summary>255, the 8-bit pixel maximum (process-wide and held: see WavFusion.Core.Tensors.Scalars).</summary>
+    public static readonly Scalar ByteMax = 255L.ToScalar();
 
     public static IReadOnlyList<float> Mean => MeanValues;
     public static IReadOnlyList<float> Std => StdValues;
@@ -62,7 +65,7 @@ public static class ImageNetPreprocessing
     public static Tensor NormalizeCrop(ReadOnlySpan<byte> pixels, int height, int width, ChannelOrder order, int rowStride = 0)
     {
         using var scope = torch.NewDisposeScope();
-        var rgb = ToRgbTensor(pixels, height, width, order, rowStride).to(ScalarType.Float32).div_(255);
+        var rgb = ToRgbTensor(pixels, height, width, order, rowStride).to(ScalarType.Float32).div_(ByteMax);
         return Normalize(rgb).MoveToOuterDisposeScope();
     }
 
@@ -80,11 +83,11 @@ public static class ImageNetPreprocessing
         {
             rgb = nn.functional.interpolate(rgb.unsqueeze(0), [h, w], mode: InterpolationMode.Bicubic,
                 align_corners: false, antialias: true).squeeze(0);
-            rgb = rgb.clamp_(0, 255).round_();
+            rgb = rgb.clamp_(Zero, ByteMax).round_();
         }
         long top = CropOffset(h, CropSize), left = CropOffset(w, CropSize);
         var cropped = rgb[.., (int)top..(int)(top + CropSize), (int)left..(int)(left + CropSize)];
-        return Normalize(cropped.div(255)).MoveToOuterDisposeScope();
+        return Normalize(cropped.div(ByteMax)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

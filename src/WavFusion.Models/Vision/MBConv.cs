@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Vision;
 
@@ -17,6 +18,8 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
     public bool UsesResidual { get; }
     public double StochasticDepthProbability { get; }
 
+    private readonly Scalar _survival; // 1 − p, held for the module's lifetime and disposed with it
+
     public MBConv(EfficientNetStage stage, bool firstInStage, double stochasticDepthProbability) : base(nameof(MBConv))
     {
         long input = firstInStage ? stage.InChannels : stage.OutChannels;
@@ -31,6 +34,7 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
 
         UsesResidual = stride == 1 && input == stage.OutChannels;
         StochasticDepthProbability = stochasticDepthProbability;
+        _survival = (1 - stochasticDepthProbability).ToScalar();
         RegisterComponents();
     }
 
@@ -41,7 +45,7 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
         if (UsesResidual)
         {
             if (training && StochasticDepthProbability > 0) y = DropRows(y);
-            y.add_(input);
+            y.add_(input, One);
         }
         return y.MoveToOuterDisposeScope();
     }
@@ -51,7 +55,13 @@ public sealed class MBConv : nn.Module<Tensor, Tensor>
     {
         double survival = 1 - StochasticDepthProbability;
         var keep = torch.empty([y.shape[0], 1, 1, 1], y.dtype, y.device).bernoulli_(survival);
-        if (survival > 0) keep.div_(survival);
+        if (survival > 0) keep.div_(_survival);
         return y * keep;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _survival.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -48,7 +49,7 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
         {
             if (keyMask.dim() != 2 || keyMask.shape[0] != batch || keyMask.shape[1] != time)
                 throw new ArgumentException($"key mask has shape [{string.Join(", ", keyMask.shape)}], expected [{batch}, {time}]", nameof(keyMask));
-            mask = (keyMask.dtype == ScalarType.Bool ? keyMask : keyMask.ne(0)).view(batch, 1, 1, time);
+            mask = (keyMask.dtype == ScalarType.Bool ? keyMask : keyMask.ne(Zero)).view(batch, 1, 1, time);
         }
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0);
         var merged = attended.transpose(1, 2).reshape(batch, time, EmbedDim);

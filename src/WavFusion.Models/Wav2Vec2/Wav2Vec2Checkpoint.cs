@@ -1,6 +1,7 @@
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -81,7 +82,7 @@ public static class Wav2Vec2Checkpoint
         var type = v.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
         using var scope = torch.NewDisposeScope();
         var vf = v.to(type);
-        var norm = vf.pow(2).sum([0, 1], keepdim: true).sqrt();
+        var norm = vf.pow(Two).sum([0, 1], keepdim: true).sqrt();
         return (g.to(type) * vf / norm).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -38,8 +39,8 @@ public sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
     public Tensor Embed(Tensor hidden, Tensor? frameMask)
     {
         using var scope = torch.NewDisposeScope();
-        var h = frameMask is null ? hidden : hidden.masked_fill(frameMask.logical_not().unsqueeze(-1), 0.0);
-        h = h + pos_conv_embed.forward(h);
+        var h = frameMask is null ? hidden : hidden.masked_fill(frameMask.logical_not().unsqueeze(-1), Zero);
+        h = h.add(pos_conv_embed.forward(h), One);
         if (!StableLayerNorm) h = layer_norm.forward(h);
         return dropout.forward(h).MoveToOuterDisposeScope();
     }

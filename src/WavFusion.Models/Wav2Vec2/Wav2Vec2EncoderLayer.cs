@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -44,13 +45,13 @@ public sealed class Wav2Vec2EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
         Tensor h;
         if (StableLayerNorm)
         {
-            h = hidden + dropout.forward(attention(layer_norm.forward(hidden)));
-            h = h + feed_forward.forward(final_layer_norm.forward(h));
+            h = hidden.add(dropout.forward(attention(layer_norm.forward(hidden))), One);
+            h = h.add(feed_forward.forward(final_layer_norm.forward(h)), One);
         }
         else
         {
-            h = layer_norm.forward(hidden + dropout.forward(attention(hidden)));
-            h = final_layer_norm.forward(h + feed_forward.forward(h));
+            h = layer_norm.forward(hidden.add(dropout.forward(attention(hidden)), One));
+            h = final_layer_norm.forward(h.add(feed_forward.forward(h), One));
         }
         return h.MoveToOuterDisposeScope();
     }

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -32,7 +33,7 @@ public sealed class Wav2Vec2FeatureEncoderLayer : nn.Module<Tensor, Tensor>
             // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (NaN seen); use PyTorch's ones/zeros.
             using (torch.no_grad())
             {
-                groupNorm.weight!.fill_(1);
+                groupNorm.weight!.fill_(One);
                 groupNorm.bias!.zero_();
             }
         }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Models.Wav2Vec2;
 
@@ -115,11 +116,15 @@ public sealed class Wav2Vec2Model : nn.Module
         if (sampleMask is null) return null;
         if (sampleMask.dim() != 2) throw new ArgumentException($"sample mask must be (batch, samples), got [{string.Join(", ", sampleMask.shape)}]", nameof(sampleMask));
         using var scope = torch.NewDisposeScope();
-        var lengths = sampleMask.ne(0).sum(1, type: ScalarType.Int64);
+        var lengths = sampleMask.ne(Zero).sum(1, type: ScalarType.Int64);
         for (int i = 0; i < Config.ConvLayerCount; i++)
-            lengths = (lengths - Config.ConvKernel[i]).div(Config.ConvStride[i], RoundingMode.floor) + 1;
+        {
+            using var kernel = ((long)Config.ConvKernel[i]).ToScalar();
+            using var stride = ((long)Config.ConvStride[i]).ToScalar();
+            lengths = lengths.sub(kernel).div(stride, RoundingMode.floor).add(One, One);
+        }
         int frames = Config.FrameCount(sampleMask.shape[1]);
-        var positions = torch.arange(frames, dtype: ScalarType.Int64, device: sampleMask.device);
+        var positions = Arange(frames, ScalarType.Int64, sampleMask.device);
         return positions.unsqueeze(0).lt(lengths.unsqueeze(1)).MoveToOuterDisposeScope();
     }
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -11,6 +12,12 @@ namespace WavFusion.Speech.Whisper;
 /// </summary>
 public sealed class LogMelSpectrogram : IDisposable
 {
+    // Whisper's log-mel constants, process-wide and held (see WavFusion.Core.Tensors.Scalars).
+    private static readonly Scalar PowerFloor = 1e-10.ToScalar();
+    private static readonly Scalar DynamicRange = 8.0.ToScalar();
+    private static readonly Scalar Offset = 4.0.ToScalar();
+    private static readonly Scalar Scale = 4.0.ToScalar();
+
     private readonly Tensor _filters;
     private readonly Tensor _window;
 
@@ -62,9 +69,9 @@ public sealed class LogMelSpectrogram : IDisposable
         var power = spec.narrow(1, 0, frames).abs();
         power.mul_(power);
         var mel = torch.matmul(_filters.to(x.device), power);
-        var log = mel.clamp_(min: 1e-10).log10_();
-        var floor = log.max() - 8.0;
-        var result = torch.maximum(log, floor).add_(4.0).div_(4.0);
+        var log = mel.clamp_(min: PowerFloor).log10_();
+        var floor = log.max().sub(DynamicRange);
+        var result = torch.maximum(log, floor).add_(Offset, One).div_(Scale);
         return result.MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -83,7 +84,7 @@ public sealed class WhisperDecoder : nn.Module
         if (firstLogit < 0 || firstLogit >= t) throw new ArgumentOutOfRangeException(nameof(firstLogit), firstLogit, $"must lie in [0, {t})");
         long offset = cache.Reserve(t);
         using var scope = torch.NewDisposeScope();
-        var x = embed_tokens.forward(tokens) + embed_positions.weight!.narrow(0, offset, t);
+        var x = embed_tokens.forward(tokens).add(embed_positions.weight!.narrow(0, offset, t), One);
         for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cache.Layer(i), offset);
         if (firstLogit > 0) x = x.narrow(1, firstLogit, t - firstLogit);
         x = layer_norm.forward(x);

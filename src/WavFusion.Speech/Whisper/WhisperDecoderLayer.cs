@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -51,11 +52,11 @@ public sealed class WhisperDecoderLayer : nn.Module
         bool causal = false;
         if (t > 1 && offset == 0) causal = true;
         else if (t > 1) mask = torch.ones(t, offset + t, ScalarType.Bool, x.device).tril(offset);
-        var h = x + self_attn.Attend(q, keys, values, mask, causal);
+        var h = x.add(self_attn.Attend(q, keys, values, mask, causal), One);
 
         var cross = encoder_attn.Attend(encoder_attn.Query(encoder_attn_layer_norm.forward(h)), cache.CrossKey, cache.CrossValue);
-        h = h.add_(cross);
+        h = h.add_(cross, One);
         var ffn = fc2.forward(nn.functional.gelu(fc1.forward(final_layer_norm.forward(h))));
-        return h.add_(ffn).MoveToOuterDisposeScope();
+        return h.add_(ffn, One).MoveToOuterDisposeScope();
     }
 }

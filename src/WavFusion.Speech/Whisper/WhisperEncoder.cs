@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -47,7 +48,7 @@ public sealed class WhisperEncoder : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var x = nn.functional.gelu(conv1.forward(inputFeatures));
         x = nn.functional.gelu(conv2.forward(x)).transpose(1, 2);
-        x = x + embed_positions.weight!.narrow(0, 0, positions);
+        x = x.add(embed_positions.weight!.narrow(0, 0, positions), One);
         foreach (var layer in layers) x = layer.forward(x);
         return layer_norm.forward(x).MoveToOuterDisposeScope();
     }

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Speech.Whisper;
 
@@ -26,8 +27,8 @@ public sealed class WhisperEncoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = x + self_attn.SelfAttention(self_attn_layer_norm.forward(x));
+        var h = x.add(self_attn.SelfAttention(self_attn_layer_norm.forward(x)), One);
         var ffn = fc2.forward(nn.functional.gelu(fc1.forward(final_layer_norm.forward(h))));
-        return h.add_(ffn).MoveToOuterDisposeScope();
+        return h.add_(ffn, One).MoveToOuterDisposeScope();
     }
 }

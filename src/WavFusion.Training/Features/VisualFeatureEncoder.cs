@@ -1,6 +1,7 @@
 using TorchSharp;
 using WavFusion.Models.Vision;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Training.Features;
 
@@ -49,9 +50,9 @@ internal sealed class VisualFeatureEncoder : IVisualFeatureEncoder
             if (size != _inputSize)
             {
                 pixels = nn.functional.interpolate(pixels, [_inputSize, _inputSize], mode: InterpolationMode.Bilinear,
-                    align_corners: false, antialias: true).clamp_(0, 255);
+                    align_corners: false, antialias: true).clamp_(Zero, ImageNetPreprocessing.ByteMax);
             }
-            var normalized = ImageNetPreprocessing.Normalize(pixels.div_(255)).to(_device);
+            var normalized = ImageNetPreprocessing.Normalize(pixels.div_(ImageNetPreprocessing.ByteMax)).to(_device);
             pooled.Add(_model.PooledInference(normalized).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
         }
         return torch.cat(pooled, 0).contiguous().MoveToOuterDisposeScope();

@@ -8,6 +8,7 @@ using WavFusion.Training.Data;
 using WavFusion.Training.Features;
 using WavFusion.Training.SynthEmo;
 using static TorchSharp.torch;
+using static WavFusion.Core.Tensors.Scalars;
 
 namespace WavFusion.Training.Recipes;
 
@@ -78,7 +79,7 @@ public static class DemoEncoders
         {
             foreach (var (name, p) in model.named_parameters())
             {
-                if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(1);
+                if (name.EndsWith("LayerNorm.weight", StringComparison.Ordinal)) p.fill_(One);
                 else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
                 else p.normal_(0, 0.02);
             }
@@ -121,16 +122,16 @@ public static class DemoEncoders
             {
                 if (p.dim() == 4) nn.init.kaiming_normal_(p, mode: nn.init.FanInOut.FanOut);
                 else if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-                else if (p.dim() == 1) p.fill_(1);
+                else if (p.dim() == 1) p.fill_(One);
                 else nn.init.uniform_(p, -1 / Math.Sqrt(p.shape[0]), 1 / Math.Sqrt(p.shape[0]));
             }
 
             // Cumulative running statistics over the calibration batches (momentum null = equal weight per batch).
-            var norms = model.modules().OfType<TorchSharp.Modules.BatchNorm2d>().ToList();
+            var norms = model.modules().OfType<WavFusion.Models.Vision.BatchNorm2d>().ToList();
             foreach (var bn in norms)
             {
-                bn.reset_running_stats();
-                bn.momentum = null;
+                bn.ResetRunningStats();
+                bn.Momentum = null;
             }
             model.train();
             var random = new Random(seed);
@@ -144,8 +145,8 @@ public static class DemoEncoders
                 var pixels = torch.tensor(bytes, [batch, frameSize, frameSize, 3]).permute(0, 3, 1, 2).to(ScalarType.Float32);
                 if (frameSize != shape.ImageSize)
                     pixels = nn.functional.interpolate(pixels, [shape.ImageSize, shape.ImageSize], mode: InterpolationMode.Bilinear,
-                        align_corners: false, antialias: true).clamp_(0, 255);
-                model.Features(ImageNetPreprocessing.Normalize(pixels.div_(255)));
+                        align_corners: false, antialias: true).clamp_(Zero, ImageNetPreprocessing.ByteMax);
+                model.Features(ImageNetPreprocessing.Normalize(pixels.div_(ImageNetPreprocessing.ByteMax)));
             }
             model.eval();
         }
