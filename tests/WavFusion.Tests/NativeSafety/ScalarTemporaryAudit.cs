@@ -32,8 +32,9 @@ public sealed class ScalarTemporaryAudit
         _torchSharp = torchSharp;
         var methods = AllMethods(torchSharp).ToList();
         var callees = methods.ToDictionary(Key, m => Callees(m).ToList());
+        // A method that makes a Scalar and does not hand it to its caller makes a temporary.
         foreach (var m in methods)
-            if (callees[Key(m)].Any(IsScalarConstruction)) _unsafeMethods.Add(Key(m));
+            if (!ReturnsScalar(m) && callees[Key(m)].Any(ReturnsScalar)) _unsafeMethods.Add(Key(m));
         // Transitively: a TorchSharp method that calls (or builds a delegate over) one that makes a temporary.
         for (bool changed = true; changed;)
         {
@@ -78,7 +79,7 @@ public sealed class ScalarTemporaryAudit
                     string? reason = callee switch
                     {
                         _ when IsImplicitConversion(callee) => "implicit conversion to Scalar",
-                        _ when callee.Name == "ToScalar" => null, // the explicit, holdable form
+                        _ when ReturnsScalar(callee) => null, // the explicit forms (ToScalar) that the caller holds
                         _ when MakesTemporary(callee) => "TorchSharp makes a Scalar temporary inside",
                         ConstructorInfo c when HasUnsafeForward(c.DeclaringType!) => $"builds {c.DeclaringType!.Name}, whose forward/step makes Scalar temporaries",
                         MethodInfo f when f.IsStatic && HasUnsafeForward(f.ReturnType) => $"builds {f.ReturnType.Name}, whose forward/step makes Scalar temporaries",
@@ -91,8 +92,8 @@ public sealed class ScalarTemporaryAudit
         return sites;
     }
 
-    private static bool IsScalarConstruction(MethodBase m) =>
-        IsImplicitConversion(m) || (m.Name == "ToScalar" && m.DeclaringType?.Name == "ScalarExtensionMethods");
+    private static bool ReturnsScalar(MethodBase m) =>
+        m is ConstructorInfo { DeclaringType: var t } ? t == typeof(Scalar) : ((MethodInfo)m).ReturnType == typeof(Scalar);
 
     private static bool IsImplicitConversion(MethodBase m) => m.DeclaringType == typeof(Scalar) && m.Name == "op_Implicit";
 

@@ -56,7 +56,7 @@ public sealed class ScalarTemporaryAuditTests
         Assert.Contains("AdamW", Report(nameof(Specimens.Optimiser)), StringComparison.Ordinal);
         Assert.Contains("BatchNorm2d", Report(nameof(Specimens.Norm)), StringComparison.Ordinal);
         Assert.Contains("implicit conversion", Report("Lambda"), StringComparison.Ordinal);
-        Assert.Empty(sites.Where(s => s.Caller.Name == nameof(Specimens.Held)));
+        Assert.DoesNotContain(sites, s => s.Caller.Name == nameof(Specimens.Held));
     }
 
     private static MethodBase TensorMethod(string name, params Type[] parameters) =>
