@@ -5,6 +5,7 @@ using WavFusion.Core.Diagnostics;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Cli.Bench;
 

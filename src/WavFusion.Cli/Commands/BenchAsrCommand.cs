@@ -3,7 +3,10 @@ using System.Diagnostics;
 using TorchSharp;
 using WavFusion.Core.Diagnostics;
 using WavFusion.Core.Runtime;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 using static TorchSharp.torch;
 
 namespace WavFusion.Cli.Commands;

@@ -1,5 +1,8 @@
 using System.Diagnostics;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 
 namespace WavFusion.Cli.Commands;
 

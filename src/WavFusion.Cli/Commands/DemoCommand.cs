@@ -8,6 +8,7 @@ using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Features;
 using WavFusion.Training.Recipes;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Cli.Commands;
 

@@ -4,7 +4,10 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using TorchSharp;
 using WavFusion.Core.Audio;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 
 namespace WavFusion.Cli.Commands;
 

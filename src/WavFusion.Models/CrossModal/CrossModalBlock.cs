@@ -1,8 +1,8 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
 using static WavFusion.Core.Tensors.Scalars;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.CrossModal;
 

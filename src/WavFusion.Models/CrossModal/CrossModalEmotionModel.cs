@@ -1,7 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.CrossModal;
 

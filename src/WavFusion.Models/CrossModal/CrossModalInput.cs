@@ -1,4 +1,4 @@
-using WavFusion.Models.Fusion;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.CrossModal;
 

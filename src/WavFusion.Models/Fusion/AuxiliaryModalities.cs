@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.Fusion;
 

@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static WavFusion.Core.Tensors.Scalars;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.Fusion;
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using static WavFusion.Core.Tensors.Scalars;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Models.Fusion;
 

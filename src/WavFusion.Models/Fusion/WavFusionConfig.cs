@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WavFusion.Models.Wav2Vec2;
+using WavFusion.Models.Branches;
 
 namespace WavFusion.Models.Fusion;
 

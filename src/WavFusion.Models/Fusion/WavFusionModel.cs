@@ -5,6 +5,8 @@ using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Wav2Vec2;
 using static TorchSharp.torch;
 using static WavFusion.Core.Tensors.Scalars;
+using WavFusion.Models.Layers;
+using WavFusion.Models.Branches;
 
 namespace WavFusion.Models.Fusion;
 

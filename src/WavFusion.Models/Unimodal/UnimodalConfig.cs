@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using WavFusion.Models.Fusion;
+using WavFusion.Models.Branches;
 
 namespace WavFusion.Models.Unimodal;
 

@@ -1,7 +1,8 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
+using WavFusion.Models.Branches;
 
 namespace WavFusion.Models.Unimodal;
 

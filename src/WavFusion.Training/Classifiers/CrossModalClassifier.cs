@@ -8,6 +8,7 @@ using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Training.Classifiers;
 

@@ -6,6 +6,7 @@ using WavFusion.Models.Unimodal;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Training.Classifiers;
 

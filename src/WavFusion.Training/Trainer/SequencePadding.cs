@@ -1,6 +1,7 @@
 using TorchSharp;
 using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Training.Trainer;
 

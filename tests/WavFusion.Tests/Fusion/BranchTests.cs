@@ -1,6 +1,8 @@
 using TorchSharp;
 using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
+using WavFusion.Models.Branches;
 
 namespace WavFusion.Tests.Fusion;
 

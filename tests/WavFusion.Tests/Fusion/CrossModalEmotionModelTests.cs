@@ -2,6 +2,7 @@ using TorchSharp;
 using WavFusion.Models.CrossModal;
 using WavFusion.Models.Fusion;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Tests.Fusion;
 

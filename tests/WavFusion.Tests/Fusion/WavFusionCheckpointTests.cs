@@ -5,6 +5,7 @@ using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using WavFusion.Tests.Infrastructure;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Tests.Fusion;
 

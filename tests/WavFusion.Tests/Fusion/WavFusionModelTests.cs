@@ -3,6 +3,7 @@ using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Tests.Fusion;
 

@@ -5,6 +5,7 @@ using WavFusion.Models.Fusion;
 using WavFusion.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using WavFusion.Models.Layers;
 
 namespace WavFusion.Tests.Fusion;
 

@@ -1,5 +1,8 @@
 using System.Text;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 
 namespace WavFusion.Tests.Whisper;
 

@@ -1,5 +1,8 @@
 using TorchSharp;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 using WavFusion.Tests.Infrastructure;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -1,4 +1,7 @@
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 
 namespace WavFusion.Tests.Whisper;
 

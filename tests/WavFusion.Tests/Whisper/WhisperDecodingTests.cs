@@ -1,6 +1,9 @@
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 using static TorchSharp.torch;
 
 namespace WavFusion.Tests.Whisper;

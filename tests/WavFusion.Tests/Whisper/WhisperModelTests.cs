@@ -1,5 +1,8 @@
 using TorchSharp;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 using static TorchSharp.torch;
 
 namespace WavFusion.Tests.Whisper;

@@ -2,7 +2,10 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
-using WavFusion.Speech.Whisper;
+using WavFusion.Media;
+using WavFusion.Models.Whisper;
+using WavFusion.Speech.Decoding;
+using WavFusion.Speech.Streaming;
 using WavFusion.Tests.Infrastructure;
 
 namespace WavFusion.Tests.Whisper;

@@ -1,0 +1,246 @@
+using System.Buffers;
+using System.Text;
+using TorchSharp;
+using WavFusion.Core.Checkpoints;
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Whisper;
+
+/// <summary>One tensor of a ggml file: its openai name, stored type and the values as float32 in PyTorch's dimension order.</summary>
+public sealed record GgmlTensor(string Name, GgmlType Type, long[] Shape, Tensor Values);
+
+/// <summary>
+/// A whisper.cpp model file (<c>convert-pt-to-ggml.py</c> layout): magic, eleven int32 hyper-parameters,
+/// the mel filter bank, the byte-string vocabulary, then tensors until the end of the file, each
+/// dequantised to float32 as it is read. Every read is bounds-checked, so a damaged file fails with the
+/// offset and the tensor or field it was reading.
+/// </summary>
+public sealed class WhisperGgmlFile : IDisposable
+{
+    public const uint Magic = 0x67676d6c;
+    private const uint GgufMagic = 0x46554747;
+    private const int MaxDims = 4;
+    private const int MaxNameBytes = 1024;
+
+    public string Path { get; }
+    public WhisperGgmlHparams Hparams { get; }
+    public int FilterMels { get; }
+    public int FilterBins { get; }
+    /// <summary>Row-major (FilterMels, FilterBins) mel filter bank stored by the converter.</summary>
+    public float[] MelFilters { get; }
+    /// <summary>Byte strings of the tiktoken vocabulary; the index is the token id.</summary>
+    public IReadOnlyList<byte[]> Vocabulary { get; }
+    public IReadOnlyDictionary<string, GgmlTensor> Tensors { get; }
+
+    private WhisperGgmlFile(string path, WhisperGgmlHparams hparams, int filterMels, int filterBins, float[] filters,
+        List<byte[]> vocabulary, Dictionary<string, GgmlTensor> tensors)
+    {
+        Path = path;
+        Hparams = hparams;
+        FilterMels = filterMels;
+        FilterBins = filterBins;
+        MelFilters = filters;
+        Vocabulary = vocabulary;
+        Tensors = tensors;
+    }
+
+    public WhisperConfig Config => Hparams.ToConfig(Path);
+    public WhisperSpecialTokens SpecialTokens => WhisperSpecialTokens.ForVocabulary(Hparams.NVocab);
+
+    public static WhisperGgmlFile Read(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var reader = new Reader(stream, path);
+
+        uint magic = reader.UInt32("magic");
+        if (magic != Magic)
+            throw new CheckpointException(magic == GgufMagic
+                ? $"{path}: this is a GGUF file; whisper.cpp Whisper models use the older ggml layout (magic 0x{Magic:x8})"
+                : $"{path}: bad magic 0x{magic:x8}, not a whisper.cpp ggml model (expected 0x{Magic:x8})");
+
+        var h = new int[11];
+        string[] names = ["n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer", "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer", "n_mels", "ftype"];
+        for (int i = 0; i < h.Length; i++) h[i] = reader.Int32(names[i]);
+        for (int i = 0; i < h.Length - 1; i++)
+            if (h[i] <= 0) throw new CheckpointException($"{path}: hparam {names[i]} = {h[i]} is not positive");
+        var hparams = new WhisperGgmlHparams(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10]);
+
+        int filterMels = reader.Int32("mel filters n_mel");
+        int filterBins = reader.Int32("mel filters n_fft");
+        if (filterMels != hparams.NMels || filterBins != WhisperAudio.NFft / 2 + 1)
+            throw new CheckpointException($"{path}: mel filter bank is {filterMels} x {filterBins}, expected {hparams.NMels} x {WhisperAudio.NFft / 2 + 1}");
+        var filters = new float[filterMels * filterBins];
+        reader.Floats(filters, "mel filters");
+
+        int vocabCount = reader.Int32("vocabulary size");
+        if (vocabCount < 0 || vocabCount > hparams.NVocab)
+            throw new CheckpointException($"{path}: vocabulary holds {vocabCount} tokens, more than n_vocab {hparams.NVocab}");
+        var vocabulary = new List<byte[]>(vocabCount);
+        for (int i = 0; i < vocabCount; i++)
+        {
+            int length = reader.Int32($"length of token {i}");
+            if (length < 0 || length > 1024) throw new CheckpointException($"{path}: token {i} has length {length} at offset {stream.Position - 4}");
+            vocabulary.Add(reader.Bytes(length, $"token {i}"));
+        }
+
+        var tensors = new Dictionary<string, GgmlTensor>(StringComparer.Ordinal);
+        try
+        {
+            while (stream.Position < stream.Length)
+            {
+                var t = ReadTensor(reader, stream, path);
+                if (!tensors.TryAdd(t.Name, t))
+                {
+                    t.Values.Dispose();
+                    throw new CheckpointException($"{path}: tensor '{t.Name}' appears twice");
+                }
+            }
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Values.Dispose();
+            throw;
+        }
+        return new WhisperGgmlFile(path, hparams, filterMels, filterBins, filters, vocabulary, tensors);
+    }
+
+    private static GgmlTensor ReadTensor(Reader reader, FileStream stream, string path)
+    {
+        long at = stream.Position;
+        int dims = reader.Int32($"tensor header at offset {at}");
+        int nameLength = reader.Int32($"tensor header at offset {at}");
+        int rawType = reader.Int32($"tensor header at offset {at}");
+        if (dims < 1 || dims > MaxDims) throw new CheckpointException($"{path}: tensor at offset {at} has {dims} dimensions (1..{MaxDims} allowed)");
+        if (nameLength < 1 || nameLength > MaxNameBytes) throw new CheckpointException($"{path}: tensor at offset {at} has a name of {nameLength} bytes");
+        var ne = new long[dims];
+        for (int i = 0; i < dims; i++)
+        {
+            ne[i] = reader.Int32($"tensor dimensions at offset {at}");
+            if (ne[i] <= 0) throw new CheckpointException($"{path}: tensor at offset {at} has dimension {i} = {ne[i]}");
+        }
+        string name = Encoding.UTF8.GetString(reader.Bytes(nameLength, $"name of tensor at offset {at}"));
+        if (!GgmlTypes.IsSupported(rawType))
+            throw new CheckpointException($"{path}: tensor '{name}' has ggml type {GgmlTypes.Describe(rawType)}, which this loader does not read (F32, F16, Q8_0, Q5_0, Q5_1, Q4_0, Q4_1)");
+        var type = (GgmlType)rawType;
+        // ggml lists dimensions fastest first; PyTorch lists them slowest first.
+        var shape = ne.Reverse().ToArray();
+        long count = ne.Aggregate(1L, (a, b) => checked(a * b));
+        if (ne[0] % GgmlTypes.BlockValues(type) != 0)
+            throw new CheckpointException($"{path}: tensor '{name}' ({type}) has rows of {ne[0]} values, not a multiple of the {GgmlTypes.BlockValues(type)}-value block");
+        long bytes = GgmlTypes.ByteCount(type, count, name);
+        long left = stream.Length - stream.Position;
+        if (bytes > left)
+            throw new CheckpointException($"{path}: truncated: tensor '{name}' ({type} [{string.Join(", ", shape)}]) needs {bytes} bytes at offset {stream.Position} but the file has {left} left");
+        if (count > Array.MaxLength) throw new CheckpointException($"{path}: tensor '{name}' has {count} values, more than one array holds");
+
+        Tensor values;
+        if (type == GgmlType.F32)
+        {
+            values = torch.empty(shape, ScalarType.Float32);
+            values.ReadBytesFromStream(stream);
+        }
+        else if (type == GgmlType.F16)
+        {
+            // libtorch's vectorised half-to-float conversion is faster than a managed loop.
+            using var half = torch.empty(shape, ScalarType.Float16);
+            half.ReadBytesFromStream(stream);
+            values = half.to(ScalarType.Float32);
+        }
+        else
+        {
+            var raw = ArrayPool<byte>.Shared.Rent((int)bytes);
+            try
+            {
+                stream.ReadExactly(raw, 0, (int)bytes);
+                var floats = GC.AllocateUninitializedArray<float>((int)count);
+                GgmlDequantizer.Dequantize(type, raw, 0, floats, (int)count);
+                values = torch.tensor(floats, shape);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+            }
+        }
+        return new GgmlTensor(name, type, shape, values.DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// The tensors under Hugging Face keys, reshaped to the module's shapes where the converter stored
+    /// them differently (conv biases as (n, 1)). Names outside Whisper keep their ggml name so that the
+    /// strict load reports them.
+    /// </summary>
+    public Dictionary<string, Tensor> HuggingFaceStateDict()
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var t in Tensors.Values)
+        {
+            string key = GgmlTensorNames.ToHuggingFace(t.Name) ?? t.Name;
+            var value = t.Values;
+            if (key.EndsWith(".bias", StringComparison.Ordinal) && value.dim() > 1) value = value.flatten();
+            result[key] = value;
+        }
+        return result;
+    }
+
+    /// <summary>A model with this file's weights (the weights are copied; the file may be disposed afterwards).</summary>
+    public WhisperForConditionalGeneration CreateModel()
+    {
+        var model = new WhisperForConditionalGeneration(Config);
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            StateDictLoader.Load(model, HuggingFaceStateDict(), Path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return model;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in Tensors.Values) t.Values.Dispose();
+    }
+
+    /// <summary>Little-endian reads that name the field and offset when the file ends early.</summary>
+    private sealed class Reader(FileStream stream, string path)
+    {
+        private readonly byte[] _buffer = new byte[8];
+
+        public int Int32(string what)
+        {
+            Fill(_buffer, 4, what);
+            return BitConverter.ToInt32(_buffer, 0);
+        }
+
+        public uint UInt32(string what)
+        {
+            Fill(_buffer, 4, what);
+            return BitConverter.ToUInt32(_buffer, 0);
+        }
+
+        public byte[] Bytes(int count, string what)
+        {
+            var result = new byte[count];
+            Fill(result, count, what);
+            return result;
+        }
+
+        public void Floats(float[] destination, string what)
+        {
+            var bytes = Bytes(checked(destination.Length * 4), what);
+            Buffer.BlockCopy(bytes, 0, destination, 0, bytes.Length);
+        }
+
+        private void Fill(byte[] buffer, int count, string what)
+        {
+            long at = stream.Position;
+            int read = stream.ReadAtLeast(buffer.AsSpan(0, count), count, throwOnEndOfStream: false);
+            if (read < count)
+                throw new CheckpointException($"{path}: truncated while reading {what}: needed {count} bytes at offset {at}, the file ends after {read}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace WavFusion.Models.Whisper;
+
+/// <summary>Encoder and decoder under the Hugging Face <c>model.</c> key prefix.</summary>
+public sealed class WhisperModel : nn.Module
+{
+    private readonly WhisperEncoder encoder;
+    private readonly WhisperDecoder decoder;
+
+    public WhisperModel(string name, WhisperConfig config) : base(name)
+    {
+        encoder = new WhisperEncoder(nameof(encoder), config);
+        decoder = new WhisperDecoder(nameof(decoder), config);
+        RegisterComponents();
+    }
+
+    public WhisperEncoder Encoder => encoder;
+    public WhisperDecoder Decoder => decoder;
+}
