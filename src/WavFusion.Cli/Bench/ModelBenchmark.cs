@@ -28,7 +28,7 @@ internal static class ModelBenchmark
 
     public static Command CreateCommand()
     {
-        var onnx = new Option<FileInfo?>("--onnx-reference") { Description = "wav2vec2-base ONNX export (../shared/tools/export_wav2vec2_onnx.py) to time with ONNX Runtime on the same shapes" };
+        var onnx = new Option<FileInfo?>("--onnx-reference") { Description = "wav2vec2-base ONNX export (tools/export_wav2vec2_onnx.py) to time with ONNX Runtime on the same shapes" };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch and ONNX Runtime", DefaultValueFactory = _ => Environment.ProcessorCount };
         var seconds = new Option<double>("--seconds") { Description = "minimum timed seconds per measurement", DefaultValueFactory = _ => 3.0 };
         var memoryRuns = new Option<int>("--memory-forwards") { Description = "forwards of a 4 s window (demo size) over which native memory is watched", DefaultValueFactory = _ => 1000 };

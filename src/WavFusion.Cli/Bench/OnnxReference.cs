@@ -11,7 +11,7 @@ internal sealed class OnnxReference : IDisposable
 
     public OnnxReference(string path, int threads)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: ONNX reference model not found (make it with ../shared/tools/export_wav2vec2_onnx.py OUT.onnx)", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: ONNX reference model not found (make it with tools/export_wav2vec2_onnx.py OUT.onnx)", path);
         var options = new SessionOptions
         {
             IntraOpNumThreads = threads,

@@ -21,7 +21,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var audio = new Option<FileInfo?>("--audio") { Description = "speech file (any format ffmpeg reads); default ../shared/audio/jfk.flac" };
+        var audio = new Option<FileInfo?>("--audio") { Description = "speech file (any format ffmpeg reads); default the bundled samples/jfk.flac" };
         var model = new Option<DirectoryInfo?>("--model") { Description = "a WavFusion checkpoint folder; default the bundled demo model" };
         var window = new Option<double>("--window") { Description = "window length in seconds", DefaultValueFactory = _ => 4.0 };
         var hop = new Option<double>("--hop") { Description = "hop between windows in seconds", DefaultValueFactory = _ => 1.0 };

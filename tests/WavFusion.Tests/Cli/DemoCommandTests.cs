@@ -47,6 +47,18 @@ public sealed class DemoCommandTests
         Assert.NotEqual(Scores(audioOnly.StdOut), Scores(withText.StdOut));
     }
 
+    [SkippableFact]
+    public void Demo_without_audio_scores_the_bundled_sample_speech()
+    {
+        Skip.IfNot(Tools.Has("ffmpeg"), "ffmpeg is not installed (scripts/install-system-deps.sh installs it)");
+        using var dir = new TempDir();
+        // From a folder outside the repository, so the sample is found from the app's location, not the working directory.
+        var r = ProcessRunner.Run("dotnet", [ProcessRunner.CliDll, "demo", "--hop", "4"], workingDirectory: dir.Path);
+        Assert.True(r.ExitCode == 0, r.All);
+        Assert.Contains(Path.Combine(RepoPaths.Samples, "jfk.flac") + " (11.0 s)", r.StdOut, StringComparison.Ordinal);
+        Assert.Contains("3 windows, median latency", r.StdOut, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Demo_names_a_missing_file_and_bad_options()
     {
@@ -71,6 +83,8 @@ public sealed class DemoCommandTests
         Assert.True(File.Exists(Path.Combine(app, "config", "wavfusion-demo.json")), "config/ is not published with the app");
         Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "checkpoint.json")), "the demo model is not published with the app");
         Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "text-encoder", "vocab.json")), "the demo text encoder is not published with the app");
+        Assert.True(File.Exists(Path.Combine(app, "samples", "jfk.flac")), "the demo's default sample speech is not published with the app");
+        Assert.True(File.Exists(Path.Combine(app, "samples", "README.md")), "the sample's licence note is not published with the app");
         var r = ProcessRunner.Run(Path.Combine(app, "wavfusion"), ["demo", "--audio", wav], workingDirectory: dir.Path);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("windows, median latency", r.StdOut, StringComparison.Ordinal);

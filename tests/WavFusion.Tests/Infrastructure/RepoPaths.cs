@@ -5,16 +5,17 @@ public static class RepoPaths
     /// <summary>The repository root: the nearest parent folder holding WavFusion.Live.sln.</summary>
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The reference fixtures: $WAVFUSION_REFERENCE_FIXTURES, else ../shared/fixtures beside the repository.</summary>
+    /// <summary>The reference fixtures: $WAVFUSION_REFERENCE_FIXTURES (relative to the repository root), else tests/fixtures.</summary>
     public static string ReferenceFixtures =>
         Environment.GetEnvironmentVariable("WAVFUSION_REFERENCE_FIXTURES") is { Length: > 0 } env
             ? Path.GetFullPath(env, Root)
-            : Path.GetFullPath(Path.Combine(Root, "..", "shared", "fixtures"));
+            : Path.Combine(Root, "tests", "fixtures");
 
     /// <summary>Test data committed with the tests (tests/WavFusion.Tests/Data).</summary>
     public static string TestData => Path.Combine(Root, "tests", "WavFusion.Tests", "Data");
 
-    public static string SharedAudio => Path.GetFullPath(Path.Combine(Root, "..", "shared", "audio"));
+    /// <summary>The sample media shipped with the product (samples/).</summary>
+    public static string Samples => Path.Combine(Root, "samples");
 
     private static string FindRoot()
     {
