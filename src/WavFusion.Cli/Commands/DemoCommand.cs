@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;

@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Data;
 using WavFusion.Training.Experiments;

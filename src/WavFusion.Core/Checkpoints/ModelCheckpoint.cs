@@ -21,6 +21,8 @@ public sealed record CheckpointManifest
     [JsonPropertyName("config")] public required JsonObject Config { get; init; }
     [JsonPropertyName("labels")] public required IReadOnlyList<string> Labels { get; init; }
     [JsonPropertyName("training")] public JsonObject? Training { get; init; }
+    /// <summary>How audio is preprocessed for this model (HF preprocessor_config.json keys); null in checkpoints that predate it.</summary>
+    [JsonPropertyName("feature_extractor")] public JsonObject? FeatureExtractor { get; init; }
     [JsonPropertyName("weights_sha256")] public string? WeightsSha256 { get; init; }
     [JsonPropertyName("created_utc")] public DateTime CreatedUtc { get; init; } = DateTime.UtcNow;
 }

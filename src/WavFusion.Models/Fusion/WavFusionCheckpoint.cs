@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using WavFusion.Core.Checkpoints;
+using WavFusion.Models.Wav2Vec2;
 
 namespace WavFusion.Models.Fusion;
 
@@ -9,7 +10,10 @@ public static class WavFusionCheckpoint
 {
     public const string ModelType = "wavfusion";
 
-    public static void Save(string folder, WavFusionModel model, string modelVersion, JsonObject? training = null)
+    /// <param name="featureExtractor">How the model's audio was preprocessed in training (recorded so that serving
+    /// preprocesses alike); HF's defaults when null.</param>
+    public static void Save(string folder, WavFusionModel model, string modelVersion, JsonObject? training = null,
+        Wav2Vec2FeatureExtractor? featureExtractor = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var config = JsonNode.Parse(model.Config.ToJson())!.AsObject();
@@ -20,6 +24,7 @@ public static class WavFusionCheckpoint
             Config = config,
             Labels = model.Config.LabelNames,
             Training = training,
+            FeatureExtractor = (featureExtractor ?? new Wav2Vec2FeatureExtractor()).ToJson(),
         });
     }
 

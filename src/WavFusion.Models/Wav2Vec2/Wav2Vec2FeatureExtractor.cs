@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using static TorchSharp.torch;
@@ -43,23 +44,50 @@ public sealed class Wav2Vec2FeatureExtractor
     {
         string path = Path.Combine(folder, "preprocessor_config.json");
         if (!File.Exists(path)) return new Wav2Vec2FeatureExtractor();
+        JsonNode? root;
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var root = doc.RootElement;
-            if (root.TryGetProperty("sampling_rate", out var rate) && rate.GetInt32() != Wav2Vec2Config.SamplingRate)
-                throw new CheckpointException($"{path}: sampling_rate is {rate.GetInt32()}, wav2vec2 runs at {Wav2Vec2Config.SamplingRate} Hz");
-            return new Wav2Vec2FeatureExtractor
-            {
-                DoNormalize = !root.TryGetProperty("do_normalize", out var normalize) || normalize.GetBoolean(),
-                ReturnAttentionMask = root.TryGetProperty("return_attention_mask", out var mask) && mask.GetBoolean(),
-            };
+            root = JsonNode.Parse(File.ReadAllText(path));
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        catch (JsonException e)
         {
             throw new CheckpointException($"{path}: not a valid preprocessor_config.json: {e.Message}", e);
         }
+        return FromJson(root as JsonObject ?? throw new CheckpointException($"{path}: not a JSON object"), path);
     }
+
+    /// <summary>
+    /// The settings as recorded under <c>feature_extractor</c> in our checkpoint.json (the keys of HF's
+    /// preprocessor_config.json), so training and serving preprocess alike; <paramref name="source"/> names
+    /// the file in errors.
+    /// </summary>
+    public static Wav2Vec2FeatureExtractor FromJson(JsonObject settings, string source)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        try
+        {
+            if (settings["sampling_rate"] is { } rate && rate.GetValue<int>() != Wav2Vec2Config.SamplingRate)
+                throw new CheckpointException($"{source}: sampling_rate is {rate}, wav2vec2 runs at {Wav2Vec2Config.SamplingRate} Hz");
+            return new Wav2Vec2FeatureExtractor
+            {
+                DoNormalize = settings["do_normalize"]?.GetValue<bool>() ?? true,
+                ReturnAttentionMask = settings["return_attention_mask"]?.GetValue<bool>() ?? false,
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new CheckpointException($"{source}: feature-extractor settings: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The settings in preprocessor_config.json's keys (what <see cref="FromJson"/> reads).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["feature_extractor_type"] = "Wav2Vec2FeatureExtractor",
+        ["sampling_rate"] = Wav2Vec2Config.SamplingRate,
+        ["do_normalize"] = DoNormalize,
+        ["return_attention_mask"] = ReturnAttentionMask,
+    };
 
     /// <summary>One utterance → input values (1, L).</summary>
     public Tensor Normalize(float[] samples, int sampleRate = Wav2Vec2Config.SamplingRate)

@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;

@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Text;

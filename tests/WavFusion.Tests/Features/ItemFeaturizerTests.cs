@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using TorchSharp;
 using WavFusion.Core.Audio;
 using WavFusion.Models.Fusion;

@@ -1,3 +1,4 @@
+using WavFusion.Inference.Encoders;
 using TorchSharp;
 using WavFusion.Tests.Fusion;
 using WavFusion.Tests.Infrastructure;

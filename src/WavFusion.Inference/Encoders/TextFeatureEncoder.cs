@@ -2,7 +2,7 @@ using TorchSharp;
 using WavFusion.Models.Text;
 using static TorchSharp.torch;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>A loaded RoBERTa / BERT with its tokenizer, frozen: eval mode, no autograd, one transcript at a time.</summary>
 internal sealed class TextFeatureEncoder : ITextFeatureEncoder

@@ -3,7 +3,7 @@ using WavFusion.Models.Vision;
 using static TorchSharp.torch;
 using static WavFusion.Core.Tensors.Scalars;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>A loaded EfficientNet, frozen, pooling ImageNet-normalised frames in chunks.</summary>
 internal sealed class VisualFeatureEncoder : IVisualFeatureEncoder

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>A frozen image encoder (EfficientNet-B0): one pooled vector per face frame.</summary>
 public interface IVisualFeatureEncoder : IDisposable

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>A frozen text encoder (RoBERTa, BERT): token features of one transcript.</summary>
 public interface ITextFeatureEncoder : IDisposable

@@ -5,7 +5,7 @@ using WavFusion.Models.Text;
 using WavFusion.Models.Vision;
 using static TorchSharp.torch;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>Opens the frozen text and image encoders from the folders users download (DESIGN.md §2).</summary>
 public static class FeatureEncoderLoader

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using WavFusion.Core.Checkpoints;
 
-namespace WavFusion.Training.Features;
+namespace WavFusion.Inference.Encoders;
 
 /// <summary>The files of a pretrained-model folder and one hash over all of them (the feature-cache key of its features).</summary>
 internal static class ModelFiles

@@ -1,0 +1,104 @@
+using TorchSharp;
+using WavFusion.Media;
+using WavFusion.Models.Fusion;
+using WavFusion.Models.Layers;
+using static TorchSharp.torch;
+
+namespace WavFusion.Inference;
+
+/// <summary>
+/// Scores batches of windows with a <see cref="ModelBundle"/>. Windows are grouped by audio length and by
+/// modality subset, and each group runs as one batch of at most <see cref="MaxBatch"/>: wav2vec2-base's first
+/// GroupNorm normalises over the whole padded length, so a window padded inside a batch would score differently
+/// from the same window alone, and a missing modality takes its own path instead of being padded with a fake one.
+/// Text and faces of different lengths in one group are padded and masked, which leaves each window's result
+/// as it is alone. Thread-safe: calls are serialised on the one model.
+/// </summary>
+public sealed class WindowScorer
+{
+    private readonly ModelBundle _bundle;
+    private readonly Lock _gate = new();
+
+    public WindowScorer(ModelBundle bundle, int maxBatch = 16)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBatch);
+        _bundle = bundle;
+        MaxBatch = maxBatch;
+    }
+
+    public int MaxBatch { get; }
+
+    public ModelBundle Bundle => _bundle;
+
+    /// <summary>Scores, in the order of <paramref name="windows"/>.</summary>
+    public IReadOnlyList<WindowScore> Score(IReadOnlyList<ScoringWindow> windows)
+    {
+        ArgumentNullException.ThrowIfNull(windows);
+        for (int i = 0; i < windows.Count; i++) Check(windows[i], i);
+        var scores = new WindowScore[windows.Count];
+        var groups = Enumerable.Range(0, windows.Count)
+            .GroupBy(i => (windows[i].Audio.Length, windows[i].Modalities & Usable));
+        lock (_gate)
+        {
+            foreach (var group in groups)
+            {
+                foreach (var chunk in group.Chunk(MaxBatch))
+                {
+                    var probabilities = ScoreGroup(chunk.Select(i => windows[i]).ToList(), group.Key.Item2);
+                    for (int j = 0; j < chunk.Length; j++)
+                        scores[chunk[j]] = new WindowScore(probabilities[j], _bundle.Labels, group.Key.Item2);
+                }
+            }
+        }
+        return scores;
+    }
+
+    /// <summary>The modalities this bundle can use: text and faces need their encoders.</summary>
+    public Modalities Usable =>
+        Modalities.Audio | (_bundle.TextEncoder is null ? 0 : Modalities.Text) | (_bundle.VisualEncoder is null ? 0 : Modalities.Visual);
+
+    private float[][] ScoreGroup(IReadOnlyList<ScoringWindow> windows, Modalities modalities)
+    {
+        using var mode = torch.inference_mode();
+        using var scope = torch.NewDisposeScope();
+        var device = _bundle.Device;
+        var audio = torch.cat(windows.Select(w => _bundle.FeatureExtractor.Normalize(w.Audio)).ToList(), 0).to(device);
+        var text = modalities.HasFlag(Modalities.Text)
+            ? Padded(windows.Select(w => _bundle.TextEncoder!.Encode(w.Transcript!)).ToList(), device)
+            : null;
+        var visual = modalities.HasFlag(Modalities.Visual)
+            ? Padded(windows.Select(w => _bundle.VisualEncoder!.Encode(w.Faces!.Rgb, w.Faces.Size)).ToList(), device)
+            : null;
+        using var output = _bundle.Model.forward(WavFusionInput.FromAudio(audio, null, text, visual));
+        var flat = output.Probabilities.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        int classes = _bundle.Labels.Count;
+        return Enumerable.Range(0, windows.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+    }
+
+    /// <summary>Right-padded (B, T, D) features with their (B, T) mask.</summary>
+    private static ModalitySequence Padded(IReadOnlyList<Tensor> sequences, Device device)
+    {
+        long longest = Math.Max(1, sequences.Max(s => s.shape[0]));
+        long width = sequences[0].shape[1];
+        var features = torch.zeros(sequences.Count, longest, width, dtype: ScalarType.Float32);
+        var mask = torch.zeros(sequences.Count, longest, dtype: ScalarType.Bool);
+        for (int i = 0; i < sequences.Count; i++)
+        {
+            long length = sequences[i].shape[0];
+            if (length == 0) continue;
+            features[i, ..(int)length].copy_(sequences[i]);
+            mask[i, ..(int)length].fill_(WavFusion.Core.Tensors.Scalars.One);
+        }
+        return new ModalitySequence(features.to(device), mask.to(device));
+    }
+
+    private void Check(ScoringWindow window, int index)
+    {
+        if (window is null) throw new ArgumentException($"window {index} is null");
+        if (window.Audio is null || window.Audio.Length < _bundle.MinimumSamples)
+            throw new ArgumentException($"window {index} has {window.Audio?.Length ?? 0} samples; the model needs at least {_bundle.MinimumSamples} (one wav2vec2 frame)");
+        if (window.HasFaces && window.Faces!.Size <= 0)
+            throw new ArgumentException($"window {index}: face crop size {window.Faces.Size} must be positive");
+    }
+}
