@@ -1,4 +1,5 @@
 using System.CommandLine;
+using WavFusion.Cli;
 using WavFusion.Cli.Commands;
 using WavFusion.Core.Runtime;
 
@@ -16,5 +17,18 @@ root.Subcommands.Add(TranscribeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(FuzzCommand.Create());
 
-return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+root.Options.Add(CommandErrors.Verbose);
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0) return CommandErrors.ReportParseErrors(parse, Console.Error);
+try
+{
+    // Exceptions reach the handler below, so every command reports errors the same way.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+}
+catch (Exception e)
+{
+    return CommandErrors.Report(e, parse.GetValue(CommandErrors.Verbose), Console.Error);
+}

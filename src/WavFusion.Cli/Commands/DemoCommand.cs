@@ -20,6 +20,9 @@ namespace WavFusion.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>Bound on --window and --hop: ten minutes is far beyond any utterance and keeps sample counts in an int.</summary>
+    private const double MaxSeconds = 600;
+
     public static Command Create()
     {
         var audio = new Option<FileInfo?>("--audio") { Description = "speech file (any format ffmpeg reads); default the bundled samples/jfk.flac" };
@@ -37,11 +40,10 @@ internal static class DemoCommand
 
     private static int Run(FileInfo? audioFile, DirectoryInfo? modelDir, double windowSeconds, double hopSeconds, string? transcript)
     {
-        if (windowSeconds <= 0 || hopSeconds <= 0)
-        {
-            Console.Error.WriteLine($"error: --window ({windowSeconds}) and --hop ({hopSeconds}) must be positive");
-            return 2;
-        }
+        int window = Samples("--window", windowSeconds);
+        int hop = Samples("--hop", hopSeconds);
+        if (transcript is not null && string.IsNullOrWhiteSpace(transcript))
+            throw new OptionValueException("--transcript", "is empty; pass what is said, or leave the option out to score the audio alone");
         string audioPath = audioFile?.FullName ?? ProductPaths.SampleSpeech;
         if (!File.Exists(audioPath))
         {
@@ -52,6 +54,9 @@ internal static class DemoCommand
         var (wavfusion, description, folder) = LoadModel(modelDir);
         using (wavfusion)
         {
+            int minimum = wavfusion.Config.Audio.ReceptiveField;
+            if (window < minimum)
+                throw new OptionValueException("--window", Invariant($"{windowSeconds} s is {window} samples; the model needs at least {minimum} ({minimum / (double)Wav2Vec2Config.SamplingRate:0.####} s)"));
             var clip = AudioFile.Load(audioPath, Wav2Vec2Config.SamplingRate).Require(Wav2Vec2Config.SamplingRate, audioPath);
             using var text = transcript is null ? null : EncodeTranscript(folder, transcript, wavfusion.Config.TextDim);
             if (transcript is not null && text is null) return 2;
@@ -63,10 +68,8 @@ internal static class DemoCommand
 
             var labels = wavfusion.Config.LabelNames;
             var extractor = new Wav2Vec2FeatureExtractor();
-            int window = (int)Math.Round(windowSeconds * clip.SampleRate);
-            int hop = (int)Math.Round(hopSeconds * clip.SampleRate);
-            int minimum = wavfusion.Config.Audio.ReceptiveField;
             var latencies = new List<double>();
+            long processed = 0;
             for (int start = 0; start < clip.Samples.Length; start += hop)
             {
                 int length = Math.Min(window, clip.Samples.Length - start);
@@ -82,6 +85,7 @@ internal static class DemoCommand
                     probabilities = output.Probabilities[0].data<float>().ToArray();
                 }
                 latencies.Add(watch.Elapsed.TotalMilliseconds);
+                processed += length;
                 int top = Array.IndexOf(probabilities, probabilities.Max());
                 var scores = string.Join("  ", labels.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{l} {probabilities[i]:0.00}")));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -93,12 +97,27 @@ internal static class DemoCommand
                 Console.Error.WriteLine($"error: {audioPath}: shorter than one model frame ({minimum} samples)");
                 return 2;
             }
+            // The last window may be shorter than --window, so the factor divides by the audio actually scored.
+            double realTimeFactor = latencies.Sum() / 1000 / (processed / (double)clip.SampleRate);
             latencies.Sort();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {latencies[latencies.Count / 2] / 1000 / windowSeconds:F3})"));
+            Console.WriteLine(Invariant(
+                $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {realTimeFactor:F3})"));
         }
         return 0;
     }
+
+    /// <summary>A window or hop length in samples at the model's rate, or an error naming the option and its bounds.</summary>
+    private static int Samples(string option, double seconds)
+    {
+        if (!double.IsFinite(seconds) || seconds <= 0 || seconds > MaxSeconds)
+            throw new OptionValueException(option, Invariant($"{seconds} is not a length in seconds between 0 and {MaxSeconds}"));
+        int samples = (int)Math.Round(seconds * Wav2Vec2Config.SamplingRate);
+        if (samples < 1)
+            throw new OptionValueException(option, Invariant($"{seconds} s is less than one sample at {Wav2Vec2Config.SamplingRate} Hz"));
+        return samples;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>(1, tokens, text_dim) features of the transcript, or null after printing why they cannot be made.</summary>
     private static Tensor? EncodeTranscript(string? folder, string transcript, int textDim)

@@ -30,45 +30,37 @@ internal static class EvaluateCommand
 
     private static int Run(string checkpointDir, string configPath, string? dataRoot, string? output)
     {
-        try
+        var experiment = ExperimentSetup.Load(configPath, dataRoot, null, null);
+        string outputRoot = output ?? Path.Combine(checkpointDir, "evaluation");
+        ExperimentModels.CheckBuilds(experiment);
+        var labels = experiment.LabelNames;
+        var corpus = ExperimentSetup.LoadCorpus(experiment, labels);
+        var bar = new ConsoleProgressBar();
+        var prepared = ExperimentSetup.Prepare(experiment, corpus, bar);
+        var folds = ExperimentRunner.Folds(experiment, corpus);
+        var reports = new List<(string Name, string Folder)>();
+        foreach (var fold in folds)
         {
-            var experiment = ExperimentSetup.Load(configPath, dataRoot, null, null);
-            string outputRoot = output ?? Path.Combine(checkpointDir, "evaluation");
-            ExperimentModels.CheckBuilds(experiment);
-            var labels = experiment.LabelNames;
-            var corpus = ExperimentSetup.LoadCorpus(experiment, labels);
-            var bar = new ConsoleProgressBar();
-            var prepared = ExperimentSetup.Prepare(experiment, corpus, bar);
-            var folds = ExperimentRunner.Folds(experiment, corpus);
-            var reports = new List<(string Name, string Folder)>();
-            foreach (var fold in folds)
+            string source = CheckpointOf(checkpointDir, fold.Number);
+            string target = fold.Number is { } k ? Path.Combine(outputRoot, ExperimentRunner.FoldFolder(k)) : outputRoot;
+            var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
+            var classifier = ExperimentModels.FromCheckpoint(source, experiment);
+            try
             {
-                string source = CheckpointOf(checkpointDir, fold.Number);
-                string target = fold.Number is { } k ? Path.Combine(outputRoot, ExperimentRunner.FoldFolder(k)) : outputRoot;
-                var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
-                var classifier = ExperimentModels.FromCheckpoint(source, experiment);
-                try
-                {
-                    var m = ExperimentRunner.Evaluate(classifier, test, target, experiment.Training.BatchSize, $"{ExperimentRunner.Title(experiment, fold)}: test",
-                        new JsonObject { ["checkpoint"] = source, ["experiment"] = experiment.Name }, bar.Items("evaluate"));
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{ExperimentRunner.Title(experiment, fold)}: {m.Count} items, accuracy {m.Accuracy:F4}, weighted F1 {m.WeightedF1:F4}, macro F1 {m.MacroF1:F4}, UA {m.UnweightedAccuracy:F4} -> {target}"));
-                }
-                finally
-                {
-                    classifier.Dispose();
-                }
-                reports.Add((fold.Name, target));
+                var m = ExperimentRunner.Evaluate(classifier, test, target, experiment.Training.BatchSize, $"{ExperimentRunner.Title(experiment, fold)}: test",
+                    new JsonObject { ["checkpoint"] = source, ["experiment"] = experiment.Name }, bar.Items("evaluate"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{ExperimentRunner.Title(experiment, fold)}: {m.Count} items, accuracy {m.Accuracy:F4}, weighted F1 {m.WeightedF1:F4}, macro F1 {m.MacroF1:F4}, UA {m.UnweightedAccuracy:F4} -> {target}"));
             }
-            if (experiment.Data.IsCrossValidation)
-                CrossValidationSummary.Write(Path.Combine(outputRoot, ExperimentRunner.CrossValidationFile), experiment.Name, reports);
-            return 0;
+            finally
+            {
+                classifier.Dispose();
+            }
+            reports.Add((fold.Name, target));
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or CheckpointException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+        if (experiment.Data.IsCrossValidation)
+            CrossValidationSummary.Write(Path.Combine(outputRoot, ExperimentRunner.CrossValidationFile), experiment.Name, reports);
+        return 0;
     }
 
     /// <summary>The checkpoint folder for a fold: DIR itself, DIR/checkpoints/best, or (for fold K) the same under DIR/fold-K.</summary>

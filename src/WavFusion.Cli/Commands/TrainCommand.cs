@@ -64,10 +64,5 @@ internal static class TrainCommand
             Console.Error.WriteLine("cancelled; the last completed epoch is kept (continue with --resume)");
             return 130;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or CheckpointException or InvalidOperationException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 }

@@ -14,6 +14,11 @@ namespace WavFusion.Cli.Commands;
 /// <summary>`wavfusion transcribe --model PATH FILE [--stream]`: Whisper segments of an audio file, whole or as a live stream.</summary>
 internal static class TranscribeCommand
 {
+    /// <summary>Beyond this many threads per core libtorch only adds contention; the bound catches typos such as 1000.</summary>
+    private static int MaxThreads => Environment.ProcessorCount * 4;
+    /// <summary>openai-whisper and whisper.cpp use 5; wider beams cost linearly and gain nothing measurable.</summary>
+    private const int MaxBeam = 32;
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Hugging Face Whisper folder or whisper.cpp ggml file", Required = true };
@@ -27,17 +32,21 @@ internal static class TranscribeCommand
         var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            torch.set_num_threads(parse.GetValue(threads));
+            // libtorch aborts the process on a thread count below 1, so it is checked before it gets there.
+            torch.set_num_threads(InRange("--threads", parse.GetValue(threads), 1, MaxThreads));
+            int beamSize = InRange("--beam", parse.GetValue(beam), 1, MaxBeam);
             var options = new WhisperDecodingOptions
             {
                 Language = parse.GetValue(language),
-                BeamSize = parse.GetValue(beam) > 1 ? parse.GetValue(beam) : null,
+                BeamSize = beamSize > 1 ? beamSize : null,
                 Task = parse.GetValue(translate) ? WhisperTask.Translate : WhisperTask.Transcribe,
                 WithoutTimestamps = parse.GetValue(noTimestamps),
             };
-            var audio = AudioFile.Load(parse.GetValue(file)!.FullName, WhisperAudio.SampleRate).Samples;
+            string audioPath = parse.GetValue(file)!.FullName;
+            var audio = AudioFile.Load(audioPath, WhisperAudio.SampleRate).Require(WhisperAudio.SampleRate, audioPath).Samples;
             var clock = Stopwatch.StartNew();
             using var pretrained = WhisperPretrained.Load(parse.GetValue(model)!);
+            CheckLanguage(options.Language, pretrained.Special);
             Console.Error.WriteLine($"loaded {pretrained.Source} in {clock.Elapsed.TotalSeconds:F2} s");
             var transcriber = new WhisperTranscriber(pretrained);
             clock.Restart();
@@ -57,6 +66,19 @@ internal static class TranscribeCommand
             return 0;
         });
         return command;
+    }
+
+    private static int InRange(string option, int value, int min, int max) =>
+        value >= min && value <= max ? value : throw new OptionValueException(option, $"{value} is outside {min}..{max}");
+
+    private static void CheckLanguage(string? language, WhisperSpecialTokens special)
+    {
+        if (language is null) return;
+        if (!special.IsMultilingual && language != "en")
+            throw new OptionValueException("--language", $"'{language}' is not available: this model is English-only (en)");
+        if (special.IsMultilingual && special.Language(language) is null)
+            throw new OptionValueException("--language", $"'{language}' is not one of this model's {special.LanguageCount} languages " +
+                                                         $"({string.Join(", ", WhisperLanguages.Codes.Take(special.LanguageCount).Take(10))}, ...)");
     }
 
     private static async IAsyncEnumerable<AudioChunk> Chunks(float[] audio, [EnumeratorCancellation] CancellationToken cancellationToken)

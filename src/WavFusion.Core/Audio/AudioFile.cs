@@ -57,7 +57,11 @@ public static class AudioFile
             process.StandardOutput.BaseStream.CopyTo(ms);
             process.WaitForExit();
             if (process.ExitCode != 0)
-                throw new InvalidDataException($"{path}: ffmpeg could not decode it: {stderr.Result.Trim()}");
+            {
+                // ffmpeg's last line is its conclusion; the lines before it repeat the path and stream details.
+                string reason = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? $"exit code {process.ExitCode}";
+                throw new InvalidDataException($"{path}: not audio that ffmpeg can decode ({reason})");
+            }
             var bytes = ms.GetBuffer().AsSpan(0, (int)ms.Length);
             var samples = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).ToArray();
             if (samples.Length == 0) throw new InvalidDataException($"{path}: no audio samples decoded");

@@ -20,12 +20,13 @@ public static class WavFile
         int format = 0, channels = 0, rate = 0, bits = 0;
         ReadOnlySpan<byte> pcm = default;
         bool haveFmt = false, haveData = false;
-        while (pos + 8 <= data.Length)
+        // Chunk sizes are read as declared and may point far past the end, so positions are longs until checked.
+        while ((long)pos + 8 <= data.Length)
         {
             var id = Encoding.ASCII.GetString(data.Slice(pos, 4));
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(pos + 4, 4));
             int body = pos + 8;
-            long available = Math.Min(size, (long)data.Length - body);
+            int available = (int)Math.Min(size, (long)data.Length - body);
             if (id == "fmt ")
             {
                 if (available < 16) throw new InvalidDataException($"{source}: fmt chunk is {available} bytes, needs 16");
@@ -39,11 +40,12 @@ public static class WavFile
             else if (id == "data")
             {
                 // A streaming writer may leave the size at 0 or 0xFFFFFFFF; take what is there.
-                pcm = size == 0 || size == uint.MaxValue ? data[body..] : data.Slice(body, (int)available);
+                pcm = size == 0 || size == uint.MaxValue ? data[body..] : data.Slice(body, available);
                 haveData = true;
             }
-            pos = body + (int)Math.Min(size + (size & 1), int.MaxValue - body);
-            if (size == uint.MaxValue) break;
+            long next = body + (long)size + (size & 1);
+            if (size == uint.MaxValue || next > data.Length) break;
+            pos = (int)next;
         }
         if (!haveFmt) throw new InvalidDataException($"{source}: WAVE file has no fmt chunk");
         if (!haveData) throw new InvalidDataException($"{source}: WAVE file has no data chunk");

@@ -66,6 +66,8 @@ public static class ModelCheckpoint
 
     public static CheckpointManifest ReadManifest(string folder)
     {
+        if (!Directory.Exists(folder))
+            throw new CheckpointException(File.Exists(folder) ? $"{folder}: is a file; a checkpoint is a folder holding {ManifestFile} and {WeightsFile}" : $"{folder}: folder does not exist");
         string path = Path.Combine(folder, ManifestFile);
         if (!File.Exists(path)) throw new CheckpointException($"{folder}: not a WavFusion checkpoint ({ManifestFile} is missing)");
         CheckpointManifest? manifest;

@@ -39,7 +39,9 @@ public sealed class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        // A buffer no larger than the file: a small or foreign file is not worth a megabyte.
+        int buffer = (int)Math.Clamp(new FileInfo(path).Length, 1, 1 << 20);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, buffer);
         try
         {
             return Parse(path, stream);
@@ -58,14 +60,17 @@ public sealed class SafeTensorsFile : IDisposable
         Span<byte> lenBytes = stackalloc byte[8];
         stream.ReadExactly(lenBytes);
         ulong headerLength = BitConverter.ToUInt64(lenBytes);
+        // The first eight bytes of anything else read as a huge length: say what the file is not, not what it lacks.
+        if (headerLength > (ulong)(fileLength - 8))
+            throw new CheckpointException($"{path}: not a safetensors file (header length {headerLength} exceeds the file size {fileLength})");
         if (headerLength > MaxHeaderBytes)
             throw new CheckpointException($"{path}: safetensors header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes");
-        if (8 + (long)headerLength > fileLength)
-            throw new CheckpointException($"{path}: truncated: header says {headerLength} bytes but the file has {fileLength - 8} after the length");
         var header = new byte[headerLength];
         stream.ReadExactly(header);
         if (header.Length == 0 || header[0] != (byte)'{')
-            throw new CheckpointException($"{path}: safetensors header does not start with '{{'");
+            throw new CheckpointException($"{path}: not a safetensors file (the header does not start with '{{')");
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new CheckpointException($"{path}: not a safetensors file (the header is not UTF-8 text)");
 
         var entries = new Dictionary<string, SafeTensorEntry>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -76,7 +81,7 @@ public sealed class SafeTensorsFile : IDisposable
         }
         catch (JsonException e)
         {
-            throw new CheckpointException($"{path}: safetensors header is not valid JSON: {e.Message}", e);
+            throw new CheckpointException($"{path}: not a safetensors file (the header is not JSON: {e.Message})", e);
         }
         using (doc)
         {
@@ -84,6 +89,8 @@ public sealed class SafeTensorsFile : IDisposable
             {
                 if (prop.Name == "__metadata__")
                 {
+                    if (prop.Value.ValueKind != JsonValueKind.Object)
+                        throw new CheckpointException($"{path}: safetensors __metadata__ is a {prop.Value.ValueKind}, not an object of strings");
                     foreach (var m in prop.Value.EnumerateObject())
                         metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                     continue;
@@ -121,24 +128,34 @@ public sealed class SafeTensorsFile : IDisposable
         string dtype = dt.GetString()!;
         long[] shape;
         long begin, end;
-        try
-        {
-            shape = sh.EnumerateArray().Select(x => x.GetInt64()).ToArray();
-            begin = off[0].GetInt64();
-            end = off[1].GetInt64();
-        }
-        catch (FormatException e)
-        {
-            throw new CheckpointException($"{path}: tensor '{prop.Name}' has non-integer shape or data_offsets", e);
-        }
+        if (sh.EnumerateArray().Concat(off.EnumerateArray()).Any(x => x.ValueKind != JsonValueKind.Number || !x.TryGetInt64(out _)))
+            throw new CheckpointException($"{path}: tensor '{prop.Name}' has a shape or data_offsets entry that is not a 64-bit integer");
+        shape = sh.EnumerateArray().Select(x => x.GetInt64()).ToArray();
+        begin = off[0].GetInt64();
+        end = off[1].GetInt64();
         if (shape.Any(d => d < 0)) throw new CheckpointException($"{path}: tensor '{prop.Name}' has a negative dimension in shape [{string.Join(", ", shape)}]");
         if (begin < 0 || end < begin) throw new CheckpointException($"{path}: tensor '{prop.Name}' has invalid data_offsets [{begin}, {end}]");
         int elementSize = SafeTensorsDType.ElementSize(dtype)
             ?? throw new CheckpointException($"{path}: tensor '{prop.Name}' has unknown dtype '{dtype}'");
-        long numel = shape.Aggregate(1L, (a, d) => checked(a * d));
-        if (checked(numel * elementSize) != end - begin)
-            throw new CheckpointException($"{path}: tensor '{prop.Name}' ({dtype} [{string.Join(", ", shape)}]) needs {numel * elementSize} bytes but data_offsets span {end - begin}");
+        long bytes = ByteCount(shape, elementSize)
+            ?? throw new CheckpointException($"{path}: tensor '{prop.Name}' shape [{string.Join(", ", shape)}] has more elements than any file holds");
+        if (bytes != end - begin)
+            throw new CheckpointException($"{path}: tensor '{prop.Name}' ({dtype} [{string.Join(", ", shape)}]) needs {bytes} bytes but data_offsets span {end - begin}");
         return new SafeTensorEntry(prop.Name, dtype, shape, begin, end);
+    }
+
+    /// <summary>Bytes of a tensor of this shape, or null when the count overflows a long (a lying header, never a real tensor).</summary>
+    private static long? ByteCount(long[] shape, int elementSize)
+    {
+        if (shape.Contains(0)) return 0;
+        try
+        {
+            return checked(shape.Aggregate(1L, (a, d) => a * d) * elementSize);
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Reads one tensor onto the CPU in its stored dtype.</summary>

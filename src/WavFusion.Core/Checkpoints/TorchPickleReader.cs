@@ -52,24 +52,28 @@ public static class TorchPickleReader
         }
         using (zip)
         {
-            var pkl = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)
-                                                      && e.FullName.Count(c => c == '/') == 1)
-                ?? throw new CheckpointException($"{path}: zip archive has no <root>/data.pkl entry; not a torch.save file");
-            string root = pkl.FullName[..pkl.FullName.IndexOf('/', StringComparison.Ordinal)];
-            byte[] program;
+            // The central directory and local headers are read lazily, so damage there surfaces on any later access.
             try
             {
-                using var s = pkl.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                program = ms.ToArray();
+                return Read(path, zip, new FileInfo(path).Length);
             }
             catch (InvalidDataException e)
             {
-                throw new CheckpointException($"{path}: {pkl.FullName} is damaged: {e.Message}", e);
+                throw new CheckpointException($"{path}: damaged PyTorch zip checkpoint: {e.Message}", e);
             }
+        }
+    }
 
-            var machine = new Machine(path, program, key => ReadStorage(zip, root, path, key));
+    private static Dictionary<string, Tensor> Read(string path, ZipArchive zip, long fileLength)
+    {
+        var pkl = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal)
+                                                  && e.FullName.Count(c => c == '/') == 1)
+            ?? throw new CheckpointException($"{path}: zip archive has no <root>/data.pkl entry; not a torch.save file");
+        string root = pkl.FullName[..pkl.FullName.IndexOf('/', StringComparison.Ordinal)];
+        byte[] program = ReadEntry(pkl, path, fileLength, "data.pkl");
+        var machine = new Machine(path, program, key => ReadStorage(zip, root, path, key, fileLength));
+        try
+        {
             object result = machine.Run();
             var dict = result as Dictionary<object, object?>
                 ?? throw new CheckpointException($"{path}: the pickled object is a {Describe(result)}, not a state dict");
@@ -81,15 +85,29 @@ public static class TorchPickleReader
                 else if (name == "_metadata") continue;
                 else throw new CheckpointException($"{path}: state dict entry '{name}' is a {Describe(v)}, not a tensor");
             }
-            machine.DisposeStorages();
             return state;
+        }
+        finally
+        {
+            machine.DisposeStorages();
         }
     }
 
-    private static byte[] ReadStorage(ZipArchive zip, string root, string path, string key)
+    private static byte[] ReadStorage(ZipArchive zip, string root, string path, string key, long fileLength)
     {
         var entry = zip.GetEntry($"{root}/data/{key}")
             ?? throw new CheckpointException($"{path}: storage '{key}' referenced by data.pkl is missing from the archive ({root}/data/{key})");
+        return ReadEntry(entry, path, fileLength, $"storage '{key}'");
+    }
+
+    /// <summary>
+    /// An entry's bytes, after checking its declared size against the file: torch.save stores entries uncompressed,
+    /// so an entry larger than the file is a lie, and believing it would allocate whatever the header claims.
+    /// </summary>
+    private static byte[] ReadEntry(ZipArchiveEntry entry, string path, long fileLength, string what)
+    {
+        if (entry.Length > fileLength || entry.Length > Array.MaxLength)
+            throw new CheckpointException($"{path}: {what} declares {entry.Length} bytes, more than the file's {fileLength}; the archive is damaged or compressed (torch.save stores entries uncompressed)");
         try
         {
             using var s = entry.Open();
@@ -97,9 +115,9 @@ public static class TorchPickleReader
             s.ReadExactly(bytes);
             return bytes;
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
         {
-            throw new CheckpointException($"{path}: storage '{key}' is truncated or damaged: {e.Message}", e);
+            throw new CheckpointException($"{path}: {what} is truncated or damaged: {e.Message}", e);
         }
     }
 
@@ -135,7 +153,7 @@ public static class TorchPickleReader
 
         private ReadOnlySpan<byte> Bytes(long n)
         {
-            if (n < 0 || _pos + n > program.Length) throw Error($"a {n}-byte field runs past the end of the pickle");
+            if (n < 0 || n > program.Length - _pos) throw Error($"a {n}-byte field runs past the end of the pickle");
             var span = program.AsSpan(_pos, (int)n);
             _pos += (int)n;
             return span;
@@ -244,10 +262,10 @@ public static class TorchPickleReader
                 dict[items[i] ?? throw Error("None as a dict key")] = items[i + 1];
         }
 
-        private static long ReadLong1(ReadOnlySpan<byte> bytes)
+        private long ReadLong1(ReadOnlySpan<byte> bytes)
         {
             if (bytes.Length == 0) return 0;
-            if (bytes.Length > 8) throw new OverflowException("integer wider than 64 bits in pickle");
+            if (bytes.Length > 8) throw Error($"a {bytes.Length}-byte integer is wider than any size or offset in a state dict");
             long v = 0;
             for (int i = bytes.Length - 1; i >= 0; i--) v = (v << 8) | bytes[i];
             int shift = 64 - 8 * bytes.Length;
@@ -303,21 +321,39 @@ public static class TorchPickleReader
             long[] stride = strideObj.Select(x => x is long l ? l : throw Error("tensor stride is not an integer")).ToArray();
             if (size.Length != stride.Length) throw Error($"tensor size [{string.Join(", ", size)}] and stride [{string.Join(", ", stride)}] differ in rank");
             var flat = Storage(storage);
-            long numel = size.Aggregate(1L, (x, y) => x * y);
-            if (numel == 0) return torch.empty(size, storage.Type);
-            long last = offset + size.Zip(stride).Sum(p => (p.First - 1) * p.Second);
-            if (offset < 0 || size.Any(s => s < 0) || stride.Any(s => s < 0) || last >= storage.Numel)
-                throw Error($"tensor [{string.Join(", ", size)}] at offset {offset} with stride [{string.Join(", ", stride)}] exceeds its storage '{storage.Key}' of {storage.Numel} elements");
+            string layout = $"tensor [{string.Join(", ", size)}] at offset {offset} with stride [{string.Join(", ", stride)}]";
+            if (offset < 0 || size.Any(s => s < 0) || stride.Any(s => s < 0))
+                throw Error($"{layout} has a negative size, stride or offset");
+            if (size.Contains(0)) return torch.empty(size, storage.Type);
+            // The view is copied, so its element count is an allocation: no more than the storage it reads
+            // (a real state dict never stores an expanded view), and the arithmetic must not wrap.
+            long numel, last;
+            try
+            {
+                numel = size.Aggregate(1L, (x, y) => checked(x * y));
+                last = checked(offset + size.Zip(stride).Sum(p => checked((p.First - 1) * p.Second)));
+            }
+            catch (OverflowException)
+            {
+                throw Error($"{layout} overflows a 64-bit element count");
+            }
+            if (last >= storage.Numel || numel > storage.Numel)
+                throw Error($"{layout} exceeds its storage '{storage.Key}' of {storage.Numel} elements");
             using var view = flat.as_strided(size, stride, offset);
             return view.clone();
         }
 
         private Tensor Storage(StorageRef s)
         {
-            if (_storages.TryGetValue(s.Key, out var t)) return t;
+            if (_storages.TryGetValue(s.Key, out var t))
+            {
+                if (t.dtype != s.Type || t.numel() != s.Numel)
+                    throw Error($"storage '{s.Key}' is referenced as {s.Numel} x {s.Type} but was first read as {t.numel()} x {t.dtype}");
+                return t;
+            }
             byte[] bytes = loadStorage(s.Key);
             int elementSize = SafeTensorsDType.ElementSize(SafeTensorsDType.FromTorch(s.Type))!.Value;
-            if (bytes.LongLength != s.Numel * elementSize)
+            if (s.Numel < 0 || s.Numel > bytes.LongLength || bytes.LongLength != s.Numel * elementSize)
                 throw new CheckpointException($"{path}: storage '{s.Key}' has {bytes.LongLength} bytes, expected {s.Numel} × {elementSize} for {s.Type}");
             t = torch.empty(s.Numel, s.Type);
             if (bytes.Length > 0) t.bytes = bytes;

@@ -70,17 +70,22 @@ public sealed class WhisperGgmlFile : IDisposable
         int filterBins = reader.Int32("mel filters n_fft");
         if (filterMels != hparams.NMels || filterBins != WhisperAudio.NFft / 2 + 1)
             throw new CheckpointException($"{path}: mel filter bank is {filterMels} x {filterBins}, expected {hparams.NMels} x {WhisperAudio.NFft / 2 + 1}");
+        // Counts are checked against the bytes left before anything is allocated for them.
+        if ((long)filterMels * filterBins * 4 > stream.Length - stream.Position)
+            throw new CheckpointException($"{path}: truncated: the {filterMels} x {filterBins} mel filter bank needs more bytes than the file has left");
         var filters = new float[filterMels * filterBins];
         reader.Floats(filters, "mel filters");
 
         int vocabCount = reader.Int32("vocabulary size");
         if (vocabCount < 0 || vocabCount > hparams.NVocab)
             throw new CheckpointException($"{path}: vocabulary holds {vocabCount} tokens, more than n_vocab {hparams.NVocab}");
+        if (vocabCount * 4L > stream.Length - stream.Position)
+            throw new CheckpointException($"{path}: truncated: a vocabulary of {vocabCount} tokens needs more bytes than the file has left");
         var vocabulary = new List<byte[]>(vocabCount);
         for (int i = 0; i < vocabCount; i++)
         {
             int length = reader.Int32($"length of token {i}");
-            if (length < 0 || length > 1024) throw new CheckpointException($"{path}: token {i} has length {length} at offset {stream.Position - 4}");
+            if (length < 0 || length > MaxNameBytes) throw new CheckpointException($"{path}: token {i} has length {length} at offset {stream.Position - 4}");
             vocabulary.Add(reader.Bytes(length, $"token {i}"));
         }
 
@@ -125,7 +130,9 @@ public sealed class WhisperGgmlFile : IDisposable
         var type = (GgmlType)rawType;
         // ggml lists dimensions fastest first; PyTorch lists them slowest first.
         var shape = ne.Reverse().ToArray();
-        long count = ne.Aggregate(1L, (a, b) => checked(a * b));
+        // Four int32 dimensions can multiply past a long; no file holds that many values anyway.
+        long count = ne.Aggregate(1L, (a, b) => a > long.MaxValue / b ? long.MaxValue : a * b);
+        if (count == long.MaxValue) throw new CheckpointException($"{path}: tensor '{name}' has dimensions [{string.Join(", ", shape)}] beyond any file");
         if (ne[0] % GgmlTypes.BlockValues(type) != 0)
             throw new CheckpointException($"{path}: tensor '{name}' ({type}) has rows of {ne[0]} values, not a multiple of the {GgmlTypes.BlockValues(type)}-value block");
         long bytes = GgmlTypes.ByteCount(type, count, name);
@@ -186,7 +193,14 @@ public sealed class WhisperGgmlFile : IDisposable
     /// <summary>A model with this file's weights (the weights are copied; the file may be disposed afterwards).</summary>
     public WhisperForConditionalGeneration CreateModel()
     {
-        var model = new WhisperForConditionalGeneration(Config);
+        var config = Config;
+        // The hyper-parameters size the model before any weight is loaded; lying ones would allocate (and
+        // initialise) gigabytes that the load then rejects, so they must describe no more weights than the file has.
+        double needed = MinimumWeights(config);
+        long present = Tensors.Values.Sum(t => t.Values.numel());
+        if (needed > present)
+            throw new CheckpointException($"{Path}: the hyper-parameters describe a model of at least {needed:0} weights but the file holds {present}");
+        var model = new WhisperForConditionalGeneration(config);
         try
         {
             using var scope = torch.NewDisposeScope();
@@ -198,6 +212,15 @@ public sealed class WhisperGgmlFile : IDisposable
             throw;
         }
         return model;
+    }
+
+    /// <summary>The weights every Whisper of this config stores in its file: embeddings, convolutions and the layers' matrices.</summary>
+    private static double MinimumWeights(WhisperConfig c)
+    {
+        double d = c.DModel;
+        double encoder = c.NumMelBins * d * 3 + d * d * 3 + c.MaxSourcePositions * d + c.EncoderLayers * (4 * d * d + 2 * d * c.EncoderFfnDim);
+        double decoder = c.VocabSize * d + c.MaxTargetPositions * d + c.DecoderLayers * (8 * d * d + 2 * d * c.DecoderFfnDim);
+        return encoder + decoder;
     }
 
     public void Dispose()

@@ -28,6 +28,8 @@ public sealed record WhisperGgmlHparams(
     {
         if (NAudioState != NTextState)
             throw new InvalidDataException($"{source}: n_audio_state {NAudioState} differs from n_text_state {NTextState}; Whisper shares one width");
+        if (NVocab is < 51864 or > 51866)
+            throw new InvalidDataException($"{source}: n_vocab {NVocab} is not a Whisper vocabulary (51864 English-only, 51865 multilingual, 51866 v3)");
         var config = new WhisperConfig
         {
             NumMelBins = NMels,
