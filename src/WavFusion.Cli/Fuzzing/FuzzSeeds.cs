@@ -4,7 +4,7 @@ using System.Text;
 using TorchSharp;
 using WavFusion.Core.Audio;
 using WavFusion.Core.Checkpoints;
-using WavFusion.Speech.Whisper;
+using WavFusion.Models.Whisper;
 using static TorchSharp.torch;
 
 namespace WavFusion.Cli.Fuzzing;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using WavFusion.Core.Audio;
 using WavFusion.Core.Checkpoints;
-using WavFusion.Speech.Whisper;
+using WavFusion.Models.Whisper;
 
 namespace WavFusion.Cli.Fuzzing;
 
