@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Text;
 using WavFusion.Models.Vision;
@@ -29,6 +30,8 @@ public static class Scenarios
         new("log-mel", "speech", "Whisper's log-mel spectrogram of 3 s", LogMel),
         new("whisper", "speech", "a small random Whisper: log-mel, encode, then greedy decode steps with the KV cache", Whisper),
         new("train-steps", "training", "WavFusion training steps: margin loss, backward, gradient clipping, HeldScalarAdamW", TrainSteps),
+        new("adamw-steps", "training", "HeldScalarAdamW alone: 20 steps over 2M parameters in two groups, learning rate changing every step", r => OptimiserSteps(r, torchSharps: false)),
+        new("canary-torchsharp-adamw", "canary", "the same steps with TorchSharp's AdamW, which makes about nine implicit Scalars per parameter per step", r => OptimiserSteps(r, torchSharps: true), IsCanary: true),
         new("canary-masked-fill", "canary", "masked_fill of 16M elements with an implicit double Scalar (issue 11's reproduction)", CanaryMaskedFill, IsCanary: true),
     ];
 
@@ -205,6 +208,32 @@ public static class Scenarios
             r.Add($"margin #{step}", loss.Margin);
         }
         foreach (var (name, p) in model.TrainableParameters()) r.Add(name, p);
+    }
+
+    private static void OptimiserSteps(Recording r, bool torchSharps)
+    {
+        var random = new Random(15);
+        Parameter[] matrices = [new(Inputs.Normal(random, 1024, 1024)), new(Inputs.Normal(random, 512, 1024))];
+        Parameter[] vectors = [new(Inputs.Normal(random, 1024)), new(Inputs.Normal(random, 512))];
+        var all = matrices.Concat(vectors).ToArray();
+        foreach (var p in all) p.grad = Inputs.Normal(random, p.shape);
+        using var ours = new HeldScalarAdamW([new HeldScalarAdamW.Group(matrices, 1e-3, weightDecay: 0.05), new HeldScalarAdamW.Group(vectors, 1e-3)]);
+        using var theirs = new AdamW([new AdamW.ParamGroup(matrices, 1e-3, weight_decay: 0.05), new AdamW.ParamGroup(vectors, 1e-3)]);
+        for (int step = 0; step < 20; step++)
+        {
+            double lr = 1e-3 * (step + 1) / 20;
+            if (torchSharps)
+            {
+                foreach (var g in theirs.ParamGroups) g.LearningRate = lr;
+                theirs.step();
+            }
+            else
+            {
+                foreach (var g in ours.Groups) g.LearningRate = lr;
+                ours.Step();
+            }
+        }
+        for (int i = 0; i < all.Length; i++) r.Add($"parameter {i}", all[i]);
     }
 
     private static void CanaryMaskedFill(Recording r)

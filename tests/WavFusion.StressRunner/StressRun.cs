@@ -62,7 +62,7 @@ public static class StressRun
         }
         catch (Exception e)
         {
-            stdout.WriteLine($"{scenario.Name}: {ThrewMarker} without the hammer, so the scenario itself is broken: {e.GetType().Name}: {e.Message}");
+            stdout.WriteLine($"{scenario.Name}: {ThrewMarker} without the hammer, so the scenario itself is broken: {e.GetType().Name}: {FirstLine(e.Message)}");
             return 2;
         }
         long before = Hammer.Cycles;
@@ -74,7 +74,7 @@ public static class StressRun
         }
         catch (Exception e)
         {
-            stdout.WriteLine($"{scenario.Name}: {ThrewMarker} under the GC hammer: {e.GetType().Name}: {e.Message}");
+            stdout.WriteLine($"{scenario.Name}: {ThrewMarker} under the GC hammer: {e.GetType().Name}: {FirstLine(e.Message)} (at {ManagedFrames(e)})");
             return 2;
         }
         finally
@@ -123,6 +123,14 @@ public static class StressRun
 
     /// <summary>Managed bytes the reference pass may allocate before the runtime collects anyway (reported in the result line).</summary>
     private const long NoGcBudget = 240L << 20;
+
+    /// <summary>libtorch's messages go on with native frames, which name no product code.</summary>
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    /// <summary>The managed frames below TorchSharp: which product call passed the finalised Scalar.</summary>
+    private static string ManagedFrames(Exception e) => string.Join(" <- ", (e.StackTrace ?? "").Split('\n')
+        .Select(l => l.Trim()).Where(l => l.StartsWith("at ", StringComparison.Ordinal) && !l.Contains("StressRun", StringComparison.Ordinal))
+        .Select(l => l[3..(l.IndexOf(" in ", StringComparison.Ordinal) is > 0 and var end ? end : l.Length)]).Take(4));
 
     private static Recording Record(Scenario scenario)
     {
