@@ -63,7 +63,7 @@ internal static class BenchTrainCommand
         Console.WriteLine($"{count} utterances of {seconds:F1} s, {TextTokens} tokens through a random {encoders.TextName} ({config.TextDim}-d), "
             + $"{VisualFrames(seconds)} frames of {encoders.ImageSize}x{encoders.ImageSize} through a random {encoders.VisualName} ({config.VisualDim}-d); batch size {batchSize}");
 
-        using var optimizer = torch.optim.AdamW(model.TrainableParameters().Select(p => p.Parameter), 1e-5);
+        using var optimizer = new HeldScalarAdamW([new HeldScalarAdamW.Group(model.TrainableParameters().Select(p => p.Parameter), 1e-5)]);
         var uncached = new BatchCollator(model, cache: null);
         // One untimed step, so libtorch's first-call allocations are charged to no epoch.
         Epoch(model, optimizer, uncached, batch => encoders.Featurize(batch, null), items.Take(Math.Min(batchSize, count)).ToArray(), batchSize);
@@ -193,7 +193,7 @@ internal static class BenchTrainCommand
     /// Wall and process CPU seconds for one pass over <paramref name="items"/>, as the trainer's epoch loop runs it;
     /// on a shared machine the CPU time is the steadier of the two.
     /// </summary>
-    private static (double Wall, double Cpu) Epoch(WavFusionModel model, optim.Optimizer optimizer, BatchCollator collator,
+    private static (double Wall, double Cpu) Epoch(WavFusionModel model, HeldScalarAdamW optimizer, BatchCollator collator,
         Func<BenchItem[], ITrainingItem[]> featurize, IReadOnlyList<BenchItem> items, int batchSize)
     {
         model.train();
@@ -203,11 +203,11 @@ internal static class BenchTrainCommand
         {
             using var scope = torch.NewDisposeScope();
             var batch = collator.Collate(featurize(items.Skip(start).Take(batchSize).ToArray()));
-            optimizer.zero_grad();
+            optimizer.ZeroGrad();
             using var output = model.forward(batch.Input);
             using var loss = model.Loss(output, batch.Labels);
             loss.Total.backward();
-            optimizer.step();
+            optimizer.Step();
             _ = loss.Total.item<float>();
         }
         return (clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);

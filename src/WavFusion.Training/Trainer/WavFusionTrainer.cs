@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
-using TorchSharp.Modules;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Fusion;
 using WavFusion.Training.Cache;
@@ -78,8 +77,7 @@ public sealed class WavFusionTrainer
         var collator = model.CreateCollator(Cache);
 
         var groups = ParameterGroups(model);
-        using var optimizer = new AdamW(groups.Select(g => g.Group), _options.LearningRateNew, _options.Beta1, _options.Beta2,
-            _options.Eps, _options.WeightDecay);
+        using var optimizer = new HeldScalarAdamW(groups.Select(g => g.Group));
         var trainable = model.TrainableParameters().Select(p => p.Parameter).ToArray();
 
         var state = resume && Directory.Exists(LastCheckpointDir)
@@ -110,13 +108,13 @@ public sealed class WavFusionTrainer
                 double factor = schedule.Factor(step);
                 foreach (var g in groups) g.Group.LearningRate = g.BaseLearningRate * factor;
 
-                optimizer.zero_grad();
+                optimizer.ZeroGrad();
                 using var terms = model.Forward(batch);
                 terms.Total.backward();
                 gradNorm += _options.MaxGradNorm > 0
                     ? torch.nn.utils.clip_grad_norm_(trainable, _options.MaxGradNorm)
                     : torch.nn.utils.clip_grad_norm_(trainable, double.PositiveInfinity);
-                optimizer.step();
+                optimizer.Step();
                 step++;
                 loss += terms.Total.item<float>() * items.Length;
                 crossEntropy += terms.CrossEntropy.item<float>() * items.Length;
@@ -195,7 +193,7 @@ public sealed class WavFusionTrainer
         return new TrainerState { Seed = _options.Seed };
     }
 
-    private TrainerState Restore(IEmotionClassifier model, AdamW optimizer)
+    private TrainerState Restore(IEmotionClassifier model, HeldScalarAdamW optimizer)
     {
         var manifest = ModelCheckpoint.ReadManifest(LastCheckpointDir);
         if (manifest.ModelType != model.ModelType)
@@ -212,9 +210,9 @@ public sealed class WavFusionTrainer
         if (!File.Exists(optimizerPath)) throw new CheckpointException($"{optimizerPath}: optimizer state of epoch {state.Epoch} is missing");
         try
         {
-            optimizer.load_state_dict(optimizerPath);
+            optimizer.Load(optimizerPath);
         }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
             throw new CheckpointException($"{optimizerPath}: cannot restore the optimizer: {e.Message}", e);
         }
@@ -222,13 +220,13 @@ public sealed class WavFusionTrainer
         return state;
     }
 
-    private void SaveLast(IEmotionClassifier model, AdamW optimizer, TrainerState state)
+    private void SaveLast(IEmotionClassifier model, HeldScalarAdamW optimizer, TrainerState state)
     {
         string folder = Path.Combine(OutputDir, CheckpointsFolder);
         Directory.CreateDirectory(folder);
         string name = $"optimizer-epoch-{state.Epoch:D4}.bin";
         string staging = Path.Combine(folder, name + ".tmp");
-        optimizer.save_state_dict(staging);
+        optimizer.Save(staging);
         File.Move(staging, Path.Combine(folder, name), overwrite: true);
         var withOptimizer = state with { OptimizerState = name };
         model.SaveCheckpoint(LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
@@ -273,9 +271,9 @@ public sealed class WavFusionTrainer
         }
     }
 
-    private List<(AdamW.ParamGroup Group, double BaseLearningRate)> ParameterGroups(IEmotionClassifier model)
+    private List<(HeldScalarAdamW.Group Group, double BaseLearningRate)> ParameterGroups(IEmotionClassifier model)
     {
-        var groups = new List<(AdamW.ParamGroup, double)>();
+        var groups = new List<(HeldScalarAdamW.Group, double)>();
         var trainable = model.TrainableParameters().ToArray();
         foreach (bool audio in new[] { true, false })
             foreach (bool decay in new[] { true, false })
@@ -285,7 +283,7 @@ public sealed class WavFusionTrainer
                     .Select(p => p.Parameter).ToArray();
                 if (members.Length == 0) continue;
                 double lr = audio ? _options.LearningRateWav2Vec2 : _options.LearningRateNew;
-                groups.Add((new AdamW.ParamGroup(members, lr, _options.Beta1, _options.Beta2, _options.Eps, decay ? _options.WeightDecay : 0), lr));
+                groups.Add((new HeldScalarAdamW.Group(members, lr, _options.Beta1, _options.Beta2, _options.Eps, decay ? _options.WeightDecay : 0), lr));
             }
         return groups;
     }
