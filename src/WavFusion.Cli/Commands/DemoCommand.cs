@@ -1,22 +1,17 @@
-using WavFusion.Inference.Encoders;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using TorchSharp;
 using WavFusion.Core.Audio;
-using WavFusion.Models.Fusion;
-using WavFusion.Models.Wav2Vec2;
-using WavFusion.Training.Features;
-using WavFusion.Training.Recipes;
-using static TorchSharp.torch;
-using WavFusion.Models.Layers;
+using WavFusion.Inference;
+using WavFusion.Media;
 
 namespace WavFusion.Cli.Commands;
 
 /// <summary>
 /// `wavfusion demo`: the model over sliding windows of a speech file, printing each window's scores and
-/// latency. Uses the bundled demo model (models/wavfusion-demo) when present, else an untrained model of
-/// the demo size, and says which.
+/// latency: a thin loop over the inference layer's <see cref="WindowScorer"/> with the bundled demo model
+/// (models/wavfusion-demo) or the model folder given.
 /// </summary>
 internal static class DemoCommand
 {
@@ -51,58 +46,43 @@ internal static class DemoCommand
             return 2;
         }
 
-        var (wavfusion, description, folder) = LoadModel(modelDir);
-        using (wavfusion)
-        {
-            int minimum = wavfusion.Config.Audio.ReceptiveField;
-            if (window < minimum)
-                throw new OptionValueException("--window", Invariant($"{windowSeconds} s is {window} samples; the model needs at least {minimum} ({minimum / (double)Wav2Vec2Config.SamplingRate:0.####} s)"));
-            var clip = AudioFile.Load(audioPath, Wav2Vec2Config.SamplingRate).Require(Wav2Vec2Config.SamplingRate, audioPath);
-            using var text = transcript is null ? null : EncodeTranscript(folder, transcript, wavfusion.Config.TextDim);
-            if (transcript is not null && text is null) return 2;
-            Console.WriteLine($"model   {description}");
-            Console.WriteLine(text is null
-                ? $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (pass --transcript TEXT to fuse text; no camera in this demo)"
-                : $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio + text ({text.shape[1]} tokens of \"{transcript}\")");
-            Console.WriteLine($"windows {windowSeconds:0.##} s, hop {hopSeconds:0.##} s; libtorch {torch.__version__}, {torch.get_num_threads()} thread(s)");
+        string folder = modelDir?.FullName ?? Path.Combine(ProductPaths.Models, "wavfusion-demo");
+        using var bundle = ModelBundle.Load(folder);
+        int minimum = bundle.MinimumSamples;
+        if (window < minimum)
+            throw new OptionValueException("--window", Invariant($"{windowSeconds} s is {window} samples; the model needs at least {minimum} ({minimum / (double)AudioChunk.SampleRate:0.####} s)"));
+        if (transcript is not null && bundle.TextEncoder is null)
+            throw new OptionValueException("--transcript", $"the model in {bundle.Folder} has no {ModelBundle.TextEncoderFolder}/ to encode text with");
+        var clip = AudioFile.Load(audioPath, AudioChunk.SampleRate).Require(AudioChunk.SampleRate, audioPath);
+        var scorer = new WindowScorer(bundle, maxBatch: 1);
 
-            var labels = wavfusion.Config.LabelNames;
-            var extractor = new Wav2Vec2FeatureExtractor();
-            var latencies = new List<double>();
-            long processed = 0;
-            for (int start = 0; start < clip.Samples.Length; start += hop)
-            {
-                int length = Math.Min(window, clip.Samples.Length - start);
-                if (length < minimum) break;
-                var samples = clip.Samples.AsSpan(start, length).ToArray();
-                var watch = Stopwatch.StartNew();
-                float[] probabilities;
-                using (torch.inference_mode())
-                using (torch.NewDisposeScope())
-                {
-                    var input = extractor.Normalize(samples);
-                    var output = wavfusion.forward(WavFusionInput.FromAudio(input, null, text is null ? null : new ModalitySequence(text)));
-                    probabilities = output.Probabilities[0].data<float>().ToArray();
-                }
-                latencies.Add(watch.Elapsed.TotalMilliseconds);
-                processed += length;
-                int top = Array.IndexOf(probabilities, probabilities.Max());
-                var scores = string.Join("  ", labels.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{l} {probabilities[i]:0.00}")));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{start / (double)clip.SampleRate,6:F1}-{(start + length) / (double)clip.SampleRate,5:F1} s  {labels[top],-10} {scores}  ({latencies[^1]:F0} ms)"));
-                if (start + length >= clip.Samples.Length) break;
-            }
-            if (latencies.Count == 0)
-            {
-                Console.Error.WriteLine($"error: {audioPath}: shorter than one model frame ({minimum} samples)");
-                return 2;
-            }
-            // The last window may be shorter than --window, so the factor divides by the audio actually scored.
-            double realTimeFactor = latencies.Sum() / 1000 / (processed / (double)clip.SampleRate);
-            latencies.Sort();
+        Console.WriteLine($"model   {bundle.Folder} (version {bundle.ModelVersion}, labels {string.Join(", ", bundle.Labels)})");
+        if (bundle.IsDemoModel)
+            Console.WriteLine("        DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions");
+        Console.WriteLine(transcript is null
+            ? $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (pass --transcript TEXT to fuse text; no camera in this demo)"
+            : $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio + text (\"{transcript}\")");
+        Console.WriteLine(Invariant($"windows {windowSeconds:0.##} s, hop {hopSeconds:0.##} s; libtorch {torch.__version__}, {torch.get_num_threads()} thread(s)"));
+
+        var latencies = new List<double>();
+        long scored = 0;
+        foreach (var (start, length) in SlidingWindows.Over(clip.Samples.Length, window, hop, minimum))
+        {
+            var watch = Stopwatch.StartNew();
+            var score = scorer.Score([new ScoringWindow(clip.Samples.AsSpan(start, length).ToArray(), transcript)])[0];
+            latencies.Add(watch.Elapsed.TotalMilliseconds);
+            scored += length;
+            var scores = string.Join("  ", score.Labels.Select((l, i) => Invariant($"{l} {score.Probabilities[i]:0.00}")));
             Console.WriteLine(Invariant(
-                $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {realTimeFactor:F3})"));
+                $"{start / (double)clip.SampleRate,6:F1}-{(start + length) / (double)clip.SampleRate,5:F1} s  {score.TopLabel,-10} {scores}  ({latencies[^1]:F0} ms)"));
         }
+        if (latencies.Count == 0)
+            throw new InvalidDataException($"{audioPath}: shorter than one model frame ({minimum} samples)");
+        // The last window may be shorter than --window, so the factor divides by the audio actually scored.
+        double realTimeFactor = latencies.Sum() / 1000 / (scored / (double)clip.SampleRate);
+        latencies.Sort();
+        Console.WriteLine(Invariant(
+            $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {realTimeFactor:F3})"));
         return 0;
     }
 
@@ -111,48 +91,11 @@ internal static class DemoCommand
     {
         if (!double.IsFinite(seconds) || seconds <= 0 || seconds > MaxSeconds)
             throw new OptionValueException(option, Invariant($"{seconds} is not a length in seconds between 0 and {MaxSeconds}"));
-        int samples = (int)Math.Round(seconds * Wav2Vec2Config.SamplingRate);
+        int samples = (int)Math.Round(seconds * AudioChunk.SampleRate);
         if (samples < 1)
-            throw new OptionValueException(option, Invariant($"{seconds} s is less than one sample at {Wav2Vec2Config.SamplingRate} Hz"));
+            throw new OptionValueException(option, Invariant($"{seconds} s is less than one sample at {AudioChunk.SampleRate} Hz"));
         return samples;
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>(1, tokens, text_dim) features of the transcript, or null after printing why they cannot be made.</summary>
-    private static Tensor? EncodeTranscript(string? folder, string transcript, int textDim)
-    {
-        string? encoderFolder = folder is null ? null : Path.Combine(folder, DemoEncoders.TextFolder);
-        if (encoderFolder is null || !Directory.Exists(encoderFolder))
-        {
-            Console.Error.WriteLine($"error: --transcript needs the model's text encoder in {encoderFolder ?? "<checkpoint folder>/" + DemoEncoders.TextFolder}");
-            return null;
-        }
-        using var encoder = FeatureEncoderLoader.LoadText(encoderFolder);
-        if (encoder.Dim != textDim)
-        {
-            Console.Error.WriteLine($"error: {encoderFolder}: the text encoder is {encoder.Dim}-wide, the model expects text_dim {textDim}");
-            return null;
-        }
-        using var features = encoder.Encode(transcript);
-        return features.unsqueeze(0);
-    }
-
-    private static (WavFusionModel Model, string Description, string? Folder) LoadModel(DirectoryInfo? modelDir)
-    {
-        string folder = modelDir?.FullName ?? Path.Combine(ProductPaths.Models, "wavfusion-demo");
-        if (modelDir is not null || File.Exists(Path.Combine(folder, "checkpoint.json")))
-        {
-            var (model, manifest) = WavFusionCheckpoint.Load(folder);
-            string demo = manifest.ModelVersion.StartsWith("synthemo-demo", StringComparison.Ordinal)
-                ? "\n        DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions"
-                : "";
-            return (model, $"{folder} (version {manifest.ModelVersion}, labels {string.Join(", ", manifest.Labels)}){demo}", folder);
-        }
-        var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
-        torch.manual_seed(0);
-        var untrained = new WavFusionModel(config);
-        untrained.eval();
-        return (untrained, "UNTRAINED demo-size WavFusion (random weights; scores are not meaningful) — no bundled model in models/wavfusion-demo", null);
-    }
 }
