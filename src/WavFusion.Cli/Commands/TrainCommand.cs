@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using WavFusion.Core.Checkpoints;
 using WavFusion.Training.Experiments;
 
 namespace WavFusion.Cli.Commands;

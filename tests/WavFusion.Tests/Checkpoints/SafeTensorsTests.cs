@@ -70,7 +70,7 @@ public sealed class SafeTensorsTests
     [InlineData("{\"a\": {\"dtype\": \"F32\", \"shape\": [1]}}", "malformed header entry")]
     [InlineData("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}", "expected 0")]
     [InlineData("[1, 2]", "does not start with '{'")]
-    [InlineData("{\"a\": ", "not valid JSON")]
+    [InlineData("{\"a\": ", "not a safetensors file (the header is not JSON")]
     public void Malformed_header_is_rejected_with_the_reason(string header, string reason)
     {
         using var dir = new TempDir();
@@ -91,7 +91,7 @@ public sealed class SafeTensorsTests
         using var dir = new TempDir();
         File.WriteAllBytes(dir.File("huge.safetensors"), BitConverter.GetBytes(ulong.MaxValue / 2));
         var e = Assert.Throws<CheckpointException>(() => SafeTensorsFile.Open(dir.File("huge.safetensors")));
-        Assert.Contains("exceeds the limit", e.Message);
+        Assert.Contains($"huge.safetensors: not a safetensors file (header length {ulong.MaxValue / 2} exceeds the file size 8)", e.Message);
     }
 
     [Fact]
