@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using WavFusion.Cli.Fuzzing;
 using WavFusion.Core.Audio;
 using WavFusion.Core.Checkpoints;
-using WavFusion.Speech.Whisper;
+using WavFusion.Models.Whisper;
 using WavFusion.Tests.Infrastructure;
 
 namespace WavFusion.Tests.Cli;
