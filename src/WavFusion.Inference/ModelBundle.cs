@@ -76,41 +76,32 @@ public sealed class ModelBundle : IDisposable
         if (!File.Exists(Path.Combine(folder, ModelCheckpoint.ManifestFile)))
             throw new CheckpointException($"{folder}: not a model folder (no {ModelCheckpoint.ManifestFile}; a model folder holds {ModelCheckpoint.ManifestFile}, {ModelCheckpoint.WeightsFile} and optionally {TextEncoderFolder}/ and {VisualEncoderFolder}/)");
         var target = device ?? torch.CPU;
-        var disposables = new List<IDisposable>();
-        try
+        var (model, manifest) = WavFusionCheckpoint.Load(folder);
+        return ModuleLoading.DisposeOnFailure(model, _ =>
         {
-            var (model, manifest) = WavFusionCheckpoint.Load(folder);
-            disposables.Add(model);
             model.to(target);
             var extractor = manifest.FeatureExtractor is null
                 ? new Wav2Vec2FeatureExtractor()
                 : Wav2Vec2FeatureExtractor.FromJson(manifest.FeatureExtractor, Path.Combine(folder, ModelCheckpoint.ManifestFile));
+            var text = LoadEncoder(Path.Combine(folder, TextEncoderFolder), f => FeatureEncoderLoader.LoadText(f, target),
+                e => e.Dim, "text encoder", "text_dim", model.Config.TextDim);
+            return ModuleLoading.DisposeOnFailure(text, _ =>
+            {
+                var visual = LoadEncoder(Path.Combine(folder, VisualEncoderFolder), f => FeatureEncoderLoader.LoadVisual(f, target),
+                    e => e.Dim, "image encoder", "visual_dim", model.Config.VisualDim);
+                return new ModelBundle(folder, model, manifest, extractor, text, visual, target);
+            });
+        });
+    }
 
-            ITextFeatureEncoder? text = null;
-            string textFolder = Path.Combine(folder, TextEncoderFolder);
-            if (Directory.Exists(textFolder))
-            {
-                text = FeatureEncoderLoader.LoadText(textFolder, target);
-                disposables.Add(text);
-                if (text.Dim != model.Config.TextDim)
-                    throw new CheckpointException($"{textFolder}: the text encoder is {text.Dim}-wide, the model takes text_dim {model.Config.TextDim}");
-            }
-            IVisualFeatureEncoder? visual = null;
-            string visualFolder = Path.Combine(folder, VisualEncoderFolder);
-            if (Directory.Exists(visualFolder))
-            {
-                visual = FeatureEncoderLoader.LoadVisual(visualFolder, target);
-                disposables.Add(visual);
-                if (visual.Dim != model.Config.VisualDim)
-                    throw new CheckpointException($"{visualFolder}: the image encoder is {visual.Dim}-wide, the model takes visual_dim {model.Config.VisualDim}");
-            }
-            return new ModelBundle(folder, model, manifest, extractor, text, visual, target);
-        }
-        catch
-        {
-            foreach (var d in disposables) d.Dispose();
-            throw;
-        }
+    /// <summary>The encoder in <paramref name="encoderFolder"/>, null when the bundle has none; an error when its width is not the model's.</summary>
+    private static T? LoadEncoder<T>(string encoderFolder, Func<string, T> load, Func<T, int> width, string what, string field, int expected)
+        where T : class, IDisposable
+    {
+        if (!Directory.Exists(encoderFolder)) return null;
+        return ModuleLoading.DisposeOnFailure(load(encoderFolder), encoder => width(encoder) == expected
+            ? encoder
+            : throw new CheckpointException($"{encoderFolder}: the {what} is {width(encoder)}-wide, the model takes {field} {expected}"));
     }
 
     public void Dispose()

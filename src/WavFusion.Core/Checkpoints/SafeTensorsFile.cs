@@ -41,16 +41,7 @@ public sealed class SafeTensorsFile : IDisposable
         if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
         // A buffer no larger than the file: a small or foreign file is not worth a megabyte.
         int buffer = (int)Math.Clamp(new FileInfo(path).Length, 1, 1 << 20);
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, buffer);
-        try
-        {
-            return Parse(path, stream);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
+        return ModuleLoading.DisposeOnFailure(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, buffer), stream => Parse(path, stream));
     }
 
     private static SafeTensorsFile Parse(string path, FileStream stream)

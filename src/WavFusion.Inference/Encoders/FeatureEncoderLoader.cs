@@ -35,16 +35,8 @@ public static class FeatureEncoderLoader
             _ => throw new ArgumentException($"{config}: model_type '{modelType}' is neither 'roberta' nor 'bert'"),
         };
         TextEncoderModel model = modelType == "roberta" ? RobertaModel.FromPretrained(folder) : BertModel.FromPretrained(folder);
-        try
-        {
-            model.to(target);
-            return new TextFeatureEncoder(model, tokenizer.Tokenizer, target, ModelFiles.Hash([config, .. tokenizer.Files, weights]));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return ModuleLoading.DisposeOnFailure(model, m =>
+            new TextFeatureEncoder(m.to(target), tokenizer.Tokenizer, target, ModelFiles.Hash([config, .. tokenizer.Files, weights])));
     }
 
     /// <summary>
@@ -61,17 +53,8 @@ public static class FeatureEncoderLoader
         // The same choice EfficientNetB0.FromCheckpoint makes, so the hash covers the file it loads.
         string weights = !File.Exists(Path.Combine(folder, "model.safetensors")) && pth.Length == 1 ? pth[0] : CheckpointReader.ResolveWeights(folder);
         var target = device ?? torch.CPU;
-        var model = EfficientNetB0.FromCheckpoint(folder);
-        try
-        {
-            model.to(target);
-            return new VisualFeatureEncoder(model, target, config.ImageSize ?? DefaultImageSize, ModelFiles.Hash([configPath, weights]));
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        return ModuleLoading.DisposeOnFailure(EfficientNetB0.FromCheckpoint(folder), m =>
+            new VisualFeatureEncoder(m.to(target), target, config.ImageSize ?? DefaultImageSize, ModelFiles.Hash([configPath, weights])));
     }
 
     private static IEnumerable<string> Optional(string folder, string name)

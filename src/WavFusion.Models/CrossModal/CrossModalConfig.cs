@@ -36,13 +36,13 @@ public sealed record CrossModalConfig
     /// <summary>Throws <see cref="ArgumentException"/> naming the first field that cannot build a model.</summary>
     public void Validate()
     {
-        if (AudioDim <= 0) throw new ArgumentException($"audio_dim must be positive; got {AudioDim}");
-        if (TextDim <= 0) throw new ArgumentException($"text_dim must be positive; got {TextDim}");
+        ConfigChecks.Positive(AudioDim, "audio_dim");
+        ConfigChecks.Positive(TextDim, "text_dim");
         if (NumHeads <= 0 || ModelDim <= 0 || ModelDim % NumHeads != 0)
             throw new ArgumentException($"model_dim ({ModelDim}) must be a positive multiple of num_heads ({NumHeads})");
-        if (ClassifierHidden <= 0) throw new ArgumentException($"classifier_hidden must be positive; got {ClassifierHidden}");
+        ConfigChecks.Positive(ClassifierHidden, "classifier_hidden");
         if (Dropout is < 0 or >= 1) throw new ArgumentException($"dropout must lie in [0, 1); got {Dropout}");
-        if (LabelNames.Count < 2) throw new ArgumentException($"label_names needs at least two classes; got {LabelNames.Count}");
+        ConfigChecks.LabelNames(LabelNames);
     }
 
     public static CrossModalConfig Load(string path)

@@ -1,3 +1,5 @@
+using WavFusion.Core.Checkpoints;
+
 namespace WavFusion.Models.Text;
 
 /// <summary>Hugging Face BertModel: absolute position ids 0..T−1 and two token types.</summary>
@@ -15,16 +17,7 @@ public sealed class BertModel : TextEncoderModel
     public static BertModel FromPretrained(string folderOrFile)
     {
         var (config, weights) = ResolveFiles(folderOrFile);
-        var model = new BertModel(BertConfig.Load(config));
-        try
-        {
-            LoadWeights(model, weights, CheckpointPrefix);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = ModuleLoading.BuildAndLoad(() => new BertModel(BertConfig.Load(config)), m => LoadWeights(m, weights, CheckpointPrefix));
         model.eval();
         return model;
     }

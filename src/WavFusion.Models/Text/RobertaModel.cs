@@ -1,3 +1,5 @@
+using WavFusion.Core.Checkpoints;
+
 namespace WavFusion.Models.Text;
 
 /// <summary>
@@ -18,16 +20,7 @@ public sealed class RobertaModel : TextEncoderModel
     public static RobertaModel FromPretrained(string folderOrFile)
     {
         var (config, weights) = ResolveFiles(folderOrFile);
-        var model = new RobertaModel(RobertaConfig.Load(config));
-        try
-        {
-            LoadWeights(model, weights, CheckpointPrefix);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = ModuleLoading.BuildAndLoad(() => new RobertaModel(RobertaConfig.Load(config)), m => LoadWeights(m, weights, CheckpointPrefix));
         model.eval();
         return model;
     }

@@ -119,16 +119,7 @@ public sealed class EfficientNetB0 : nn.Module<Tensor, Tensor>
             if (config?.NumClasses is { } n && n != numClasses)
                 throw new CheckpointException($"{weights}: config.json says num_classes {n} but the classifier has {numClasses} rows");
 
-            var model = new EfficientNetB0(numClasses, width, depth);
-            try
-            {
-                StateDictLoader.Load(model, state, weights);
-            }
-            catch
-            {
-                model.Dispose();
-                throw;
-            }
+            var model = ModuleLoading.BuildAndLoad(() => new EfficientNetB0(numClasses, width, depth), m => StateDictLoader.Load(m, state, weights));
             model.eval();
             return model;
         }

@@ -38,34 +38,20 @@ public sealed class Wav2Vec2Model : nn.Module
     {
         var (configPath, weightsPath) = ResolveFiles(folderOrFile);
         var config = Wav2Vec2Config.Load(configPath);
-        var model = new Wav2Vec2Model(config);
-        try
+        var model = ModuleLoading.BuildAndLoad(() => new Wav2Vec2Model(config), m =>
         {
             using var scope = torch.NewDisposeScope();
-            model.Load(ReadWeights(weightsPath), weightsPath);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            m.Load(ReadWeights(weightsPath), weightsPath);
+            if (device is not null) m.to(device);
+        });
         model.eval();
-        return device is null ? model : model.to(device);
+        return model;
     }
 
     /// <summary>Builds a model from <paramref name="config"/> and loads public-checkpoint tensors into it (eval mode).</summary>
     public static Wav2Vec2Model FromStateDict(Wav2Vec2Config config, IReadOnlyDictionary<string, Tensor> source, string sourceName)
     {
-        var model = new Wav2Vec2Model(config);
-        try
-        {
-            model.Load(source, sourceName);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var model = ModuleLoading.BuildAndLoad(() => new Wav2Vec2Model(config), m => m.Load(source, sourceName));
         model.eval();
         return model;
     }

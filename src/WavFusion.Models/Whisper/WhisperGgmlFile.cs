@@ -200,18 +200,11 @@ public sealed class WhisperGgmlFile : IDisposable
         long present = Tensors.Values.Sum(t => t.Values.numel());
         if (needed > present)
             throw new CheckpointException($"{Path}: the hyper-parameters describe a model of at least {needed:0} weights but the file holds {present}");
-        var model = new WhisperForConditionalGeneration(config);
-        try
+        return ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config), m =>
         {
             using var scope = torch.NewDisposeScope();
-            StateDictLoader.Load(model, HuggingFaceStateDict(), Path);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
-        return model;
+            StateDictLoader.Load(m, HuggingFaceStateDict(), Path);
+        });
     }
 
     /// <summary>The weights every Whisper of this config stores in its file: embeddings, convolutions and the layers' matrices.</summary>

@@ -53,8 +53,7 @@ public sealed class WhisperPretrained : IDisposable
         string generationPath = Path.Combine(folder, "generation_config.json");
         var generation = File.Exists(generationPath) ? WhisperGenerationConfig.Load(generationPath) : null;
 
-        var model = new WhisperForConditionalGeneration(config);
-        try
+        var model = ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config), m =>
         {
             using var scope = torch.NewDisposeScope();
             var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -63,13 +62,8 @@ public sealed class WhisperPretrained : IDisposable
                 using var file = SafeTensorsFile.Open(shard);
                 foreach (var (k, v) in file.ReadAll()) weights[k] = v;
             }
-            StateDictLoader.Load(model, weights, folder);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+            StateDictLoader.Load(m, weights, folder);
+        });
         model.eval();
         return new WhisperPretrained(model, tokenizer, new LogMelSpectrogram(config.NumMelBins), generation, folder);
     }
