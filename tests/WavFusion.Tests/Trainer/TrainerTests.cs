@@ -5,6 +5,7 @@ using TorchSharp;
 using WavFusion.Models.Fusion;
 using WavFusion.Tests.Fusion;
 using WavFusion.Tests.Infrastructure;
+using WavFusion.Training.Classifiers;
 using WavFusion.Training.Evaluation;
 using WavFusion.Training.Trainer;
 using Xunit.Abstractions;
@@ -154,7 +155,7 @@ public sealed class TrainerTests(ITestOutputHelper output)
     public void Collation_pads_streams_with_masks_and_marks_missing_text_absent()
     {
         using var model = NewModel();
-        var collator = new BatchCollator(model, cache: null);
+        var collator = new WavFusionBatchCollator(model, cache: null);
         var items = new ITrainingItem[]
         {
             new TrainingItem("a", 0, new float[3200].Select((_, i) => MathF.Sin(i * 0.1f)).ToArray(), torch.ones(2, 12)),
