@@ -43,11 +43,14 @@ public sealed class ConsoleReadout(IAnsiConsole console, LiveStats stats) : IEve
     }
 
     /// <summary>One plain line for a result: span, top label, scores, modalities, transcript, latency.</summary>
-    public static string Line(EmotionResult r) => string.Create(CultureInfo.InvariantCulture,
-        $"{r.StartOffsetMs / 1000.0,6:F1}-{r.EndOffsetMs / 1000.0,5:F1} s {(r.IsFinal ? "final  " : "interim")} {r.TopLabel,-9} "
-        + string.Join(" ", r.Fused.Select(s => $"{s.Label} {s.Probability:0.00}"))
-        + $"  [{Modalities(r.ModalitiesPresent)}] ({r.LatencyMs} ms)"
-        + (r.Transcript.Length > 0 ? $"  \"{r.Transcript}\"" : ""));
+    public static string Line(EmotionResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        string scores = string.Join(" ", r.Fused.Select(s => FormattableString.Invariant($"{s.Label} {s.Probability:0.00}")));
+        string transcript = r.Transcript.Length > 0 ? $"  \"{r.Transcript}\"" : "";
+        return FormattableString.Invariant(
+            $"{r.StartOffsetMs / 1000.0,6:F1}-{r.EndOffsetMs / 1000.0,5:F1} s {(r.IsFinal ? "final  " : "interim")} {r.TopLabel,-9} {scores}  [{Modalities(r.ModalitiesPresent)}] ({r.LatencyMs} ms){transcript}");
+    }
 
     private static string Modalities(WavFusion.Api.V1.Modalities m) =>
         string.Join("+", new[] { m.Audio ? "audio" : null, m.Text ? "text" : null, m.Visual ? "face" : null }.Where(x => x is not null));
