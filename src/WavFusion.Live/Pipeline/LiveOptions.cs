@@ -151,4 +151,9 @@ public sealed record BatcherOptions
     [JsonPropertyName("max_wait_ms")] public int MaxWaitMs { get; init; } = 10;
     /// <summary>"cpu" or "cuda".</summary>
     [JsonPropertyName("device")] public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// Also score each sub-path present (audio alone, audio + text, audio + faces) for the events' per-modality
+    /// scores; up to three more windows per window, batched with the rest.
+    /// </summary>
+    [JsonPropertyName("per_modality_scores")] public bool PerModalityScores { get; init; } = true;
 }
