@@ -2,9 +2,6 @@ using WavFusion.Media;
 
 namespace WavFusion.Live.Stages;
 
-/// <summary>A chunk of audio and the stream's voice-activity decision for it (one detector per stream decides once).</summary>
-public sealed record VoicedChunk(AudioChunk Chunk, SpeechActivity Activity);
-
 /// <summary>Speech of a stream began or ended at <see cref="StreamTime"/>.</summary>
 public sealed record SpeechBoundary(bool IsBegin, TimeSpan StreamTime);
 

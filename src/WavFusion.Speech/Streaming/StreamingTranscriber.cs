@@ -56,17 +56,29 @@ public sealed class StreamingTranscriber
     /// previous step ran joins the next step, so on a machine slower than real time the step widens (up to
     /// the buffer bound) and the transcript keeps pace with the stream instead of falling behind it.
     /// </summary>
-    public async IAsyncEnumerable<TranscriptSegment> TranscribeAsync(ChannelReader<AudioChunk> audio,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<TranscriptSegment> TranscribeAsync(ChannelReader<AudioChunk> audio, CancellationToken cancellationToken = default) =>
+        TranscribeAsync(audio, chunk => (chunk, _vad.Detect(chunk).IsSpeech), cancellationToken);
+
+    /// <summary>
+    /// The live form for a stream whose voice activity a detector shared with other stages has already decided
+    /// (the live pipeline's VAD stage), so the transcript and the emotion windows agree on what is speech.
+    /// </summary>
+    public IAsyncEnumerable<TranscriptSegment> TranscribeAsync(ChannelReader<VoicedChunk> audio, CancellationToken cancellationToken = default) =>
+        TranscribeAsync(audio, voiced => (voiced.Chunk, voiced.Activity.IsSpeech), cancellationToken);
+
+    private async IAsyncEnumerable<TranscriptSegment> TranscribeAsync<T>(ChannelReader<T> audio, Func<T, (AudioChunk Chunk, bool Speech)> classify,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(audio);
         while (await audio.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             // Up to the buffer bound, but always at least one step's worth of new audio, so a full buffer is
             // transcribed and cut rather than waited on.
             while ((BufferSeconds < _options.MaxBufferSeconds - _options.MinChunkSeconds || _unprocessedSeconds < _options.MinChunkSeconds)
-                   && audio.TryRead(out var chunk))
+                   && audio.TryRead(out var item))
             {
-                if (!Append(chunk, _vad.Detect(chunk).IsSpeech)) continue;
+                var (chunk, speech) = classify(item);
+                if (!Append(chunk, speech)) continue;
                 await foreach (var s in EndUtteranceAsync(cancellationToken).ConfigureAwait(false)) yield return s;
             }
             if (_unprocessedSeconds < _options.MinChunkSeconds) continue;
