@@ -82,9 +82,7 @@ public sealed class ModelBundle : IDisposable
             var (model, manifest) = WavFusionCheckpoint.Load(folder);
             disposables.Add(model);
             model.to(target);
-            var extractor = manifest.FeatureExtractor is null
-                ? new Wav2Vec2FeatureExtractor()
-                : Wav2Vec2FeatureExtractor.FromJson(manifest.FeatureExtractor, Path.Combine(folder, ModelCheckpoint.ManifestFile));
+            var extractor = WavFusionCheckpoint.FeatureExtractor(manifest, folder);
 
             ITextFeatureEncoder? text = null;
             string textFolder = Path.Combine(folder, TextEncoderFolder);

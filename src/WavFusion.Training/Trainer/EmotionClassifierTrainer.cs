@@ -127,7 +127,7 @@ public sealed class EmotionClassifierTrainer
                     d => Batches.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Validate, d.Done, d.Total))));
             var metrics = validation.Metrics(model.LabelNames.Count);
             bool improved = metrics.WeightedF1 > state.BestValidationWeightedF1;
-            if (improved) model.SaveCheckpoint(BestCheckpointDir, ModelVersion, Describe(state, epoch));
+            if (improved) ClassifierCheckpoint.Save(model, BestCheckpointDir, ModelVersion, Describe(state, epoch));
             int without = improved ? 0 : state.EpochsWithoutImprovement + 1;
             state = state with
             {
@@ -170,7 +170,7 @@ public sealed class EmotionClassifierTrainer
 
         if (!Directory.Exists(BestCheckpointDir))
             throw new InvalidOperationException($"{BestCheckpointDir}: no best checkpoint; the run has completed no epoch");
-        LoadWeights(model, BestCheckpointDir);
+        ClassifierCheckpoint.LoadWeights(model, BestCheckpointDir);
         var test = Scoring.Predict(model, collator, data.Test, _options.BatchSize);
         var testMetrics = test.Metrics(model.LabelNames.Count);
         Scoring.WriteReport(OutputDir, model.LabelNames, test, testMetrics, new JsonObject
@@ -204,7 +204,7 @@ public sealed class EmotionClassifierTrainer
                     ?? throw new CheckpointException($"{LastCheckpointDir}: {ModelCheckpoint.ManifestFile} has no training state");
         if (state.Seed != _options.Seed)
             throw new ArgumentException($"{LastCheckpointDir}: the run used seed {state.Seed}, the options say {_options.Seed}; resume with the same seed");
-        LoadWeights(model, LastCheckpointDir);
+        ClassifierCheckpoint.LoadWeights(model, LastCheckpointDir);
         string optimizerPath = Path.Combine(OutputDir, CheckpointsFolder, state.OptimizerState
             ?? throw new CheckpointException($"{LastCheckpointDir}: training state names no optimizer_state file"));
         if (!File.Exists(optimizerPath)) throw new CheckpointException($"{optimizerPath}: optimizer state of epoch {state.Epoch} is missing");
@@ -229,7 +229,7 @@ public sealed class EmotionClassifierTrainer
         optimizer.Save(staging);
         File.Move(staging, Path.Combine(folder, name), overwrite: true);
         var withOptimizer = state with { OptimizerState = name };
-        model.SaveCheckpoint(LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
+        ClassifierCheckpoint.Save(model, LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
         DeleteOptimizerFiles(keep: name);
     }
 
@@ -257,19 +257,6 @@ public sealed class EmotionClassifierTrainer
         ["seed"] = state.Seed,
         ["options"] = JsonNode.Parse(_options.ToJson()),
     };
-
-    private static void LoadWeights(IEmotionClassifier model, string folder)
-    {
-        var (_, weights) = ModelCheckpoint.Load(folder);
-        try
-        {
-            StateDictLoader.Load(model.Module, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
-        }
-        finally
-        {
-            foreach (var t in weights.Values) t.Dispose();
-        }
-    }
 
     private List<(HeldScalarAdamW.Group Group, double BaseLearningRate)> ParameterGroups(IEmotionClassifier model)
     {
