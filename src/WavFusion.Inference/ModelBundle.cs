@@ -80,9 +80,7 @@ public sealed class ModelBundle : IDisposable
         return ModuleLoading.DisposeOnFailure(model, _ =>
         {
             model.to(target);
-            var extractor = manifest.FeatureExtractor is null
-                ? new Wav2Vec2FeatureExtractor()
-                : Wav2Vec2FeatureExtractor.FromJson(manifest.FeatureExtractor, Path.Combine(folder, ModelCheckpoint.ManifestFile));
+            var extractor = WavFusionCheckpoint.FeatureExtractor(manifest, folder);
             var text = LoadEncoder(Path.Combine(folder, TextEncoderFolder), f => FeatureEncoderLoader.LoadText(f, target),
                 e => e.Dim, "text encoder", "text_dim", model.Config.TextDim);
             return ModuleLoading.DisposeOnFailure(text, _ =>

@@ -10,8 +10,8 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Measure speed and memory (prints numbers; nothing is asserted)");
         command.Subcommands.Add(ModelBenchmark.CreateCommand());
-        command.Subcommands.Add(BenchAsrCommand.Create());
-        command.Subcommands.Add(BenchTrainCommand.Create());
+        command.Subcommands.Add(AsrBenchmark.CreateCommand());
+        command.Subcommands.Add(TrainBenchmark.CreateCommand());
         return command;
     }
 }

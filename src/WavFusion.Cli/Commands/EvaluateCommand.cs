@@ -1,9 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json.Nodes;
-using WavFusion.Core.Checkpoints;
 using WavFusion.Training.Experiments;
-using WavFusion.Training.Trainer;
 
 namespace WavFusion.Cli.Commands;
 
@@ -30,47 +27,19 @@ internal static class EvaluateCommand
 
     private static int Run(string checkpointDir, string configPath, string? dataRoot, string? output)
     {
-        var experiment = ExperimentSetup.Load(configPath, dataRoot, null, null);
-        string outputRoot = output ?? Path.Combine(checkpointDir, "evaluation");
+        var experiment = ExperimentRunner.Load(configPath, dataRoot);
         ExperimentModels.CheckBuilds(experiment);
-        var labels = experiment.LabelNames;
-        var corpus = ExperimentSetup.LoadCorpus(experiment, labels);
+        var corpus = ExperimentRunner.LoadCorpus(experiment, Console.Out);
         var bar = new ConsoleProgressBar();
-        var prepared = ExperimentSetup.Prepare(experiment, corpus, bar);
-        var folds = ExperimentRunner.Folds(experiment, corpus);
-        var reports = new List<(string Name, string Folder)>();
-        foreach (var fold in folds)
+        var prepared = ExperimentRunner.Prepare(experiment, corpus, Console.Out, bar.Items("features"));
+        var progress = new ExperimentProgress
         {
-            string source = CheckpointOf(checkpointDir, fold.Number);
-            string target = fold.Number is { } k ? Path.Combine(outputRoot, ExperimentRunner.FoldFolder(k)) : outputRoot;
-            var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
-            var classifier = ExperimentModels.FromCheckpoint(source, experiment);
-            try
-            {
-                var m = ExperimentRunner.Evaluate(classifier, test, target, experiment.Training.BatchSize, $"{ExperimentRunner.Title(experiment, fold)}: test",
-                    new JsonObject { ["checkpoint"] = source, ["experiment"] = experiment.Name }, bar.Items("evaluate"));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{ExperimentRunner.Title(experiment, fold)}: {m.Count} items, accuracy {m.Accuracy:F4}, weighted F1 {m.WeightedF1:F4}, macro F1 {m.MacroF1:F4}, UA {m.UnweightedAccuracy:F4} -> {target}"));
-            }
-            finally
-            {
-                classifier.Dispose();
-            }
-            reports.Add((fold.Name, target));
-        }
-        if (experiment.Data.IsCrossValidation)
-            CrossValidationSummary.Write(Path.Combine(outputRoot, ExperimentRunner.CrossValidationFile), experiment.Name, reports);
+            Items = bar.Items,
+            FoldEvaluated = e => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{ExperimentRunner.Title(experiment, e.Fold)}: {e.Metrics.Count} items, accuracy {e.Metrics.Accuracy:F4}, weighted F1 {e.Metrics.WeightedF1:F4}, " +
+                $"macro F1 {e.Metrics.MacroF1:F4}, UA {e.Metrics.UnweightedAccuracy:F4} -> {e.ReportDir}")),
+        };
+        ExperimentRunner.EvaluateCheckpoints(experiment, corpus, prepared, checkpointDir, output ?? Path.Combine(checkpointDir, "evaluation"), progress);
         return 0;
-    }
-
-    /// <summary>The checkpoint folder for a fold: DIR itself, DIR/checkpoints/best, or (for fold K) the same under DIR/fold-K.</summary>
-    private static string CheckpointOf(string dir, int? fold)
-    {
-        string run = fold is { } k && Directory.Exists(Path.Combine(dir, ExperimentRunner.FoldFolder(k))) ? Path.Combine(dir, ExperimentRunner.FoldFolder(k)) : dir;
-        if (File.Exists(Path.Combine(run, ModelCheckpoint.ManifestFile))) return run;
-        string best = Path.Combine(run, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint);
-        if (File.Exists(Path.Combine(best, ModelCheckpoint.ManifestFile))) return best;
-        throw new CheckpointException($"{dir}: no checkpoint here, in {Path.Combine(EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint)}" +
-                                      (fold is null ? "" : $" or under {ExperimentRunner.FoldFolder(fold.Value)}/"));
     }
 }

@@ -27,34 +27,33 @@ internal static class TrainCommand
     {
         try
         {
-            var experiment = ExperimentSetup.Load(configPath, dataRoot, output, epochs);
+            var experiment = ExperimentRunner.Load(configPath, dataRoot, output, epochs);
             long parameters = ExperimentModels.CheckBuilds(experiment);
-            var labels = experiment.LabelNames;
             Console.WriteLine($"experiment {experiment.Name}: {JsonSerializer.Serialize(experiment.Kind).Trim('"')} on {string.Join("+", experiment.Modalities).ToLowerInvariant()}, " +
                               $"{parameters:N0} parameters, {experiment.Data.Corpus.ToString().ToLowerInvariant()} {experiment.Data.Protocol}, output {Path.GetFullPath(experiment.Training.OutputDir)}");
-            var corpus = ExperimentSetup.LoadCorpus(experiment, labels);
+            var corpus = ExperimentRunner.LoadCorpus(experiment, Console.Out);
             var bar = new ConsoleProgressBar();
-            var prepared = ExperimentSetup.Prepare(experiment, corpus, bar);
-
-            var folds = ExperimentRunner.Folds(experiment, corpus);
-            foreach (var fold in folds)
+            var prepared = ExperimentRunner.Prepare(experiment, corpus, Console.Out, bar.Items("features"));
+            var progress = new ExperimentProgress
             {
-                var splits = ExperimentRunner.Splits(fold.Partition, prepared);
-                Console.WriteLine($"{ExperimentRunner.Title(experiment, fold)} ({fold.Name}): train {splits.Train.Count}, val {splits.Validation.Count}, test {splits.Test.Count} -> {fold.OutputDir}");
-                var result = ExperimentRunner.TrainFold(experiment, fold, splits, () => ExperimentModels.Build(experiment),
-                    resume, Console.Error, bar.Batches, cancellationToken);
-                var m = result.TestMetrics;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  test: accuracy {m.Accuracy:F4}, weighted F1 {m.WeightedF1:F4}, macro F1 {m.MacroF1:F4}, UA {m.UnweightedAccuracy:F4} (best epoch {result.BestEpoch})"));
-            }
-            if (experiment.Data.IsCrossValidation)
+                Log = Console.Error,
+                Batches = bar.Batches,
+                FoldStarting = (fold, splits) => Console.WriteLine(
+                    $"{ExperimentRunner.Title(experiment, fold)} ({fold.Name}): train {splits.Train.Count}, val {splits.Validation.Count}, test {splits.Test.Count} -> {fold.OutputDir}"),
+                FoldTrained = trained =>
+                {
+                    var m = trained.Result.TestMetrics;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  test: accuracy {m.Accuracy:F4}, weighted F1 {m.WeightedF1:F4}, macro F1 {m.MacroF1:F4}, UA {m.UnweightedAccuracy:F4} (best epoch {trained.Result.BestEpoch})"));
+                },
+            };
+            var run = ExperimentRunner.Train(experiment, corpus, prepared, resume: resume, progress: progress, cancellationToken: cancellationToken);
+            if (run.Summary is { } summary)
             {
-                string path = Path.Combine(Path.GetFullPath(experiment.Training.OutputDir), ExperimentRunner.CrossValidationFile);
-                var summary = CrossValidationSummary.Write(path, experiment.Name, folds.Select(f => (f.Name, f.OutputDir)).ToArray());
                 foreach (var metric in CrossValidationSummary.Metrics)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  {metric}: {summary["mean"]![metric]!.GetValue<double>():F4} ± {summary["std"]![metric]!.GetValue<double>():F4} over {folds.Count} folds"));
-                Console.WriteLine($"  {path}");
+                        $"  {metric}: {summary["mean"]![metric]!.GetValue<double>():F4} ± {summary["std"]![metric]!.GetValue<double>():F4} over {run.Folds.Count} folds"));
+                Console.WriteLine($"  {run.SummaryPath}");
             }
             return 0;
         }

@@ -5,28 +5,14 @@ using WavFusion.Models.Wav2Vec2;
 
 namespace WavFusion.Models.Fusion;
 
-/// <summary>Our checkpoint folders for <see cref="WavFusionModel"/>: weights plus the configuration that rebuilds the model.</summary>
+/// <summary>
+/// Rebuilds a <see cref="WavFusionModel"/> from one of our checkpoint folders (weights plus the configuration and
+/// preprocessing it was trained with), for serving and evaluation alike. Training writes these folders through its
+/// one classifier checkpoint format; this side only reads them.
+/// </summary>
 public static class WavFusionCheckpoint
 {
     public const string ModelType = "wavfusion";
-
-    /// <param name="featureExtractor">How the model's audio was preprocessed in training (recorded so that serving
-    /// preprocesses alike); HF's defaults when null.</param>
-    public static void Save(string folder, WavFusionModel model, string modelVersion, JsonObject? training = null,
-        Wav2Vec2FeatureExtractor? featureExtractor = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        var config = JsonNode.Parse(model.Config.ToJson())!.AsObject();
-        ModelCheckpoint.Save(folder, model, new CheckpointManifest
-        {
-            ModelType = ModelType,
-            ModelVersion = modelVersion,
-            Config = config,
-            Labels = model.Config.LabelNames,
-            Training = training,
-            FeatureExtractor = (featureExtractor ?? new Wav2Vec2FeatureExtractor()).ToJson(),
-        });
-    }
 
     /// <summary>Rebuilds the model from the folder's manifest and loads its weights strictly (eval mode).</summary>
     public static (WavFusionModel Model, CheckpointManifest Manifest) Load(string folder)
@@ -66,5 +52,14 @@ public static class WavFusionCheckpoint
         {
             foreach (var t in weights.Values) t.Dispose();
         }
+    }
+
+    /// <summary>The preprocessing recorded in the manifest; HF's defaults for checkpoints that predate the record.</summary>
+    public static Wav2Vec2FeatureExtractor FeatureExtractor(CheckpointManifest manifest, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return manifest.FeatureExtractor is null
+            ? new Wav2Vec2FeatureExtractor()
+            : Wav2Vec2FeatureExtractor.FromJson(manifest.FeatureExtractor, Path.Combine(folder, ModelCheckpoint.ManifestFile));
     }
 }

@@ -1,23 +1,30 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Training.Trainer;
-using static TorchSharp.torch;
 
 namespace WavFusion.Training.Classifiers;
 
-/// <summary>Checkpoint folders of the models that have no format of their own (cross-modal, unimodal): weights, config and labels.</summary>
+/// <summary>
+/// The one checkpoint format of every classifier the trainer trains (WavFusion, cross-modal, unimodal): weights,
+/// model type, the configuration that rebuilds the model, labels, the training state and, for a model that
+/// takes audio, the feature-extractor settings it was trained with. A WavFusion folder is also what
+/// <see cref="WavFusion.Models.Fusion.WavFusionCheckpoint"/> (and so Inference's ModelBundle) rebuilds a model from.
+/// </summary>
 public static class ClassifierCheckpoint
 {
-    public static void Save(string folder, nn.Module module, string modelType, JsonObject config, IReadOnlyList<string> labels, string modelVersion, JsonObject? training) =>
-        ModelCheckpoint.Save(folder, module, new CheckpointManifest
+    public static void Save(IEmotionClassifier classifier, string folder, string modelVersion, JsonObject? training = null)
+    {
+        ArgumentNullException.ThrowIfNull(classifier);
+        ModelCheckpoint.Save(folder, classifier.Module, new CheckpointManifest
         {
-            ModelType = modelType,
+            ModelType = classifier.ModelType,
             ModelVersion = modelVersion,
-            Config = config,
-            Labels = labels,
+            Config = classifier.Config(),
+            Labels = classifier.LabelNames,
             Training = training,
+            FeatureExtractor = classifier.FeatureExtractor?.ToJson(),
         });
+    }
 
     /// <summary>
     /// Loads a checkpoint's weights into <paramref name="classifier"/> (strict), after checking that the folder
@@ -27,15 +34,7 @@ public static class ClassifierCheckpoint
     {
         ArgumentNullException.ThrowIfNull(classifier);
         var manifest = CheckCompatible(classifier, folder);
-        var (_, weights) = ModelCheckpoint.Load(folder);
-        try
-        {
-            StateDictLoader.Load(classifier.Module, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
-        }
-        finally
-        {
-            foreach (var t in weights.Values) t.Dispose();
-        }
+        LoadWeights(classifier, folder);
         return manifest;
     }
 
@@ -48,5 +47,19 @@ public static class ClassifierCheckpoint
         if (!JsonNode.DeepEquals(manifest.Config, classifier.Config()))
             throw new CheckpointException($"{folder}: the checkpoint was trained with another model configuration than this one");
         return manifest;
+    }
+
+    /// <summary>The weights alone (strict), for a caller that has checked the manifest its own way (the trainer's resume).</summary>
+    internal static void LoadWeights(IEmotionClassifier classifier, string folder)
+    {
+        var (_, weights) = ModelCheckpoint.Load(folder);
+        try
+        {
+            StateDictLoader.Load(classifier.Module, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
+        }
+        finally
+        {
+            foreach (var t in weights.Values) t.Dispose();
+        }
     }
 }

@@ -45,6 +45,8 @@ public sealed class CrossModalClassifier : EmotionClassifier<CrossModalEmotionMo
 
     public override IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
 
+    public override Wav2Vec2FeatureExtractor? FeatureExtractor => Model.Config.UsesAudio ? _extractor : null;
+
     public override IBatchCollator CreateCollator(FeatureCache? cache) => new Collator(this, cache);
 
     public override ClassifierStep Forward(IClassifierBatch batch)

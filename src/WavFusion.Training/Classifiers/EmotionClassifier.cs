@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
+using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
@@ -9,7 +10,7 @@ namespace WavFusion.Training.Classifiers;
 
 /// <summary>
 /// What the adapters share: the model they wrap and own, its label set and configuration (from the model's
-/// config), and by default that every trainable parameter is new.
+/// config), the audio preprocessing its checkpoints record, and by default that every trainable parameter is new.
 /// An adapter adds its collator and its forward + loss.
 /// </summary>
 public abstract class EmotionClassifier<TModel>(TModel model, string modelType) : IEmotionClassifier
@@ -23,6 +24,8 @@ public abstract class EmotionClassifier<TModel>(TModel model, string modelType) 
 
     public abstract IReadOnlyList<string> LabelNames { get; }
 
+    public virtual Wav2Vec2FeatureExtractor? FeatureExtractor => null;
+
     public JsonObject Config() => JsonNode.Parse(ConfigJson())!.AsObject();
 
     public virtual IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
@@ -33,9 +36,6 @@ public abstract class EmotionClassifier<TModel>(TModel model, string modelType) 
     public abstract IBatchCollator CreateCollator(FeatureCache? cache);
 
     public abstract ClassifierStep Forward(IClassifierBatch batch);
-
-    public virtual void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
-        ClassifierCheckpoint.Save(folder, Model, ModelType, Config(), LabelNames, modelVersion, training);
 
     public void Dispose()
     {

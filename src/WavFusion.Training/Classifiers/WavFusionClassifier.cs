@@ -1,6 +1,6 @@
-using System.Text.Json.Nodes;
 using TorchSharp.Modules;
 using WavFusion.Models.Fusion;
+using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 
@@ -11,15 +11,19 @@ namespace WavFusion.Training.Classifiers;
 /// pretrained group, the collator (<see cref="WavFusionBatchCollator"/>) caches the frozen CNN + shallow output,
 /// and the loss adds the margin term.
 /// </summary>
-public sealed class WavFusionClassifier(WavFusionModel model) : EmotionClassifier<WavFusionModel>(model, WavFusionCheckpoint.ModelType)
+/// <param name="extractor">The audio preprocessing (the pretrained wav2vec2 folder's, or HF's defaults when null).</param>
+public sealed class WavFusionClassifier(WavFusionModel model, Wav2Vec2FeatureExtractor? extractor = null)
+    : EmotionClassifier<WavFusionModel>(model, WavFusionCheckpoint.ModelType)
 {
+    public override Wav2Vec2FeatureExtractor FeatureExtractor { get; } = extractor ?? new Wav2Vec2FeatureExtractor();
+
     public override IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
 
     public override IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Model.TrainableParameters();
 
     public override bool IsPretrained(string parameterName) => parameterName.StartsWith("wav2vec2.", StringComparison.Ordinal);
 
-    public override IBatchCollator CreateCollator(FeatureCache? cache) => new WavFusionBatchCollator(Model, cache);
+    public override IBatchCollator CreateCollator(FeatureCache? cache) => new WavFusionBatchCollator(Model, cache, FeatureExtractor);
 
     public override ClassifierStep Forward(IClassifierBatch batch)
     {
@@ -28,9 +32,6 @@ public sealed class WavFusionClassifier(WavFusionModel model) : EmotionClassifie
         var loss = Model.Loss(output, input.Labels);
         return new ClassifierStep(output.Probabilities, loss.Total, loss.CrossEntropy, loss.Margin);
     }
-
-    public override void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
-        WavFusionCheckpoint.Save(folder, Model, modelVersion, training);
 
     protected override string ConfigJson() => Model.Config.ToJson();
 }

@@ -53,13 +53,6 @@ public sealed record IemocapTurn(
     public string Speaker => $"Ses{Session:00}{Gender}";
 }
 
-/// <summary>A corpus read under a protocol: its classes, its partitions (one, or one per fold) and what was left out.</summary>
-public sealed record LoadedCorpus(LabelSet Labels, IReadOnlyList<DatasetPartition> Partitions, DatasetReport Report)
-{
-    /// <summary>Every accepted item once (with the splits of the first partition).</summary>
-    public IReadOnlyList<EmotionItem> Items => [.. Partitions[0].All];
-}
-
 /// <summary>
 /// Reads IEMOCAP in its published layout:
 /// <c>Session{1..5}/dialog/EmoEvaluation/&lt;dialog&gt;.txt</c> (one summary line per turn:
@@ -212,7 +205,7 @@ public static partial class IemocapReader
             }
             string turnDialogue = id[..id.LastIndexOf('_')];
             string wav = Path.Combine(sessionDir, "sentences", "wav", turnDialogue, id + ".wav");
-            if (WavProblem(wav) is { } wavProblem)
+            if (WavHeader.Problem(wav) is { } wavProblem)
             {
                 report.Skip(id, $"{Path.GetRelativePath(root, wav)}: {wavProblem}");
                 continue;
@@ -255,17 +248,6 @@ public static partial class IemocapReader
             result.TryAdd(m.Groups["id"].Value, m.Groups["text"].Value.Trim());
         }
         return result;
-    }
-
-    /// <summary>Reads only the RIFF header: enough to catch missing, empty and truncated downloads cheaply.</summary>
-    internal static string? WavProblem(string path)
-    {
-        if (!File.Exists(path)) return "file missing";
-        Span<byte> head = stackalloc byte[12];
-        using var f = File.OpenRead(path);
-        if (f.Length <= 44) return $"only {f.Length} bytes: no audio";
-        f.ReadExactly(head);
-        return head[..4].SequenceEqual("RIFF"u8) && head[8..].SequenceEqual("WAVE"u8) ? null : "not a RIFF/WAVE file";
     }
 
     private static DatasetPartition Partition(string name, List<EmotionItem> items, int testSession, IemocapOptions options)

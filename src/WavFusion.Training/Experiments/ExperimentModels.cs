@@ -51,10 +51,10 @@ public static class ExperimentModels
                     model.Dispose();
                     throw;
                 }
-                return new WavFusionClassifier(model);
+                return new WavFusionClassifier(model, FeatureExtractorOf(experiment));
             case ModelKind.CrossModal:
                 var crossModal = new CrossModalEmotionModel(experiment.ModelConfig.Deserialize<CrossModalConfig>()!);
-                return new CrossModalClassifier(crossModal, loadPretrained ? AudioEncoder(experiment, crossModal.Config) : null);
+                return new CrossModalClassifier(crossModal, loadPretrained ? AudioEncoder(experiment, crossModal.Config) : null, FeatureExtractorOf(experiment));
             default:
                 return new UnimodalClassifier(new UnimodalEmotionModel(experiment.ModelConfig.Deserialize<UnimodalConfig>()!, device));
         }
@@ -84,13 +84,15 @@ public static class ExperimentModels
     {
         ArgumentNullException.ThrowIfNull(experiment);
         var manifest = ModelCheckpoint.ReadManifest(folder);
-        if (manifest.ModelType == WavFusionCheckpoint.ModelType) return new WavFusionClassifier(WavFusionCheckpoint.Load(folder).Model);
+        if (manifest.ModelType == WavFusionCheckpoint.ModelType)
+            return new WavFusionClassifier(WavFusionCheckpoint.Load(folder).Model, WavFusionCheckpoint.FeatureExtractor(manifest, folder));
         IEmotionClassifier classifier;
         try
         {
             classifier = manifest.ModelType switch
             {
-                CrossModalClassifier.Type => CrossModal(manifest.Config.Deserialize<CrossModalConfig>()!, experiment),
+                CrossModalClassifier.Type => CrossModal(manifest.Config.Deserialize<CrossModalConfig>()!, experiment,
+                    manifest.FeatureExtractor is null ? FeatureExtractorOf(experiment) : WavFusionCheckpoint.FeatureExtractor(manifest, folder)),
                 UnimodalClassifier.Type => new UnimodalClassifier(new UnimodalEmotionModel(manifest.Config.Deserialize<UnimodalConfig>()!)),
                 _ => throw new CheckpointException($"{folder}: unknown model_type '{manifest.ModelType}'"),
             };
@@ -112,8 +114,18 @@ public static class ExperimentModels
         return classifier;
     }
 
-    private static CrossModalClassifier CrossModal(CrossModalConfig config, ExperimentConfig experiment) =>
-        new(new CrossModalEmotionModel(config), AudioEncoder(experiment, config));
+    private static CrossModalClassifier CrossModal(CrossModalConfig config, ExperimentConfig experiment, Wav2Vec2FeatureExtractor extractor) =>
+        new(new CrossModalEmotionModel(config), AudioEncoder(experiment, config), extractor);
+
+    /// <summary>
+    /// The audio preprocessing of the experiment's pretrained wav2vec2 (its preprocessor_config.json, e.g.
+    /// <c>do_normalize</c>); HF's defaults without a folder. Collators use it and checkpoints record it.
+    /// </summary>
+    public static Wav2Vec2FeatureExtractor FeatureExtractorOf(ExperimentConfig experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        return experiment.Encoders.Wav2Vec2 is { } folder ? Wav2Vec2FeatureExtractor.FromPretrained(folder) : new Wav2Vec2FeatureExtractor();
+    }
 
     private static Wav2Vec2Model? AudioEncoder(ExperimentConfig experiment, CrossModalConfig config)
     {

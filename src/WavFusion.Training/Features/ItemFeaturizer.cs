@@ -128,7 +128,7 @@ public sealed class ItemFeaturizer
         var a = item.Audio;
         if (a.Path.EndsWith(".wav", StringComparison.OrdinalIgnoreCase))
         {
-            if (IemocapReader.WavProblem(a.Path) is { } problem) throw new InvalidDataException($"{a.Path}: {problem}");
+            if (WavHeader.Problem(a.Path) is { } problem) throw new InvalidDataException($"{a.Path}: {problem}");
         }
         else if (!File.Exists(a.Path)) throw new FileNotFoundException($"{a.Path}: audio file missing", a.Path);
         if (a is { StartSeconds: { } s, EndSeconds: { } e } && !(e > s)) throw new InvalidDataException($"{a.Path}: the audio cut [{s}, {e}) s is empty");

@@ -99,7 +99,7 @@ public static class SynthEmoManifest
                 continue;
             }
             string audio = Path.GetFullPath(e.Audio, dir), frames = Path.GetFullPath(e.Frames, dir);
-            if (IemocapReader.WavProblem(audio) is { } problem)
+            if (WavHeader.Problem(audio) is { } problem)
             {
                 report.Skip(e.Id, $"{e.Audio}: {problem}");
                 continue;

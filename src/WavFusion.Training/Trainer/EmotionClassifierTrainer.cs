@@ -13,7 +13,7 @@ using static TorchSharp.torch;
 namespace WavFusion.Training.Trainer;
 
 /// <summary>
-/// Trains an <see cref="IEmotionClassifier"/> (WavFusion, the cross-modal model, the unimodal baselines): AdamW over four parameter groups (deep wav2vec2 layers vs new
+/// Trains an <see cref="IEmotionClassifier"/> (WavFusion, the cross-modal model, the unimodal baselines) through a <see cref="TrainingLoop"/>: AdamW over four parameter groups (deep wav2vec2 layers vs new
 /// modules, each with and without weight decay; see <see cref="IEmotionClassifier.IsPretrained"/>), warm-up then linear/cosine decay per optimiser step, global
 /// gradient-norm clipping, one dispose scope per batch, validation each epoch, early stopping on validation
 /// weighted F1. After every epoch the last checkpoint (weights + <see cref="TrainerState"/> + optimiser
@@ -75,17 +75,15 @@ public sealed class EmotionClassifierTrainer
         Directory.CreateDirectory(OutputDir);
         Cache = _options.UseFeatureCache ? new FeatureCache(_options.EffectiveFeatureCacheDir) : null;
         var collator = model.CreateCollator(Cache);
-
-        var groups = ParameterGroups(model);
-        using var optimizer = new HeldScalarAdamW(groups.Select(g => g.Group));
-        var trainable = model.TrainableParameters().Select(p => p.Parameter).ToArray();
+        using var loop = new TrainingLoop(model, _options, data.Train.Count);
+        var optimizer = loop.Optimizer;
 
         var state = resume && Directory.Exists(LastCheckpointDir)
             ? Restore(model, optimizer)
             : StartFresh();
 
-        long stepsPerEpoch = (data.Train.Count + _options.BatchSize - 1) / _options.BatchSize;
-        var schedule = new LearningRateSchedule(_options.Epochs * stepsPerEpoch, _options.WarmupFor(_options.Epochs * stepsPerEpoch), _options.Decay);
+        long stepsPerEpoch = loop.StepsPerEpoch;
+        var schedule = loop.Schedule;
         var history = new List<EpochRecord>();
         var runClock = Stopwatch.StartNew();
 
@@ -96,38 +94,17 @@ public sealed class EmotionClassifierTrainer
             torch.manual_seed(_options.Seed + epoch);
             var order = Shuffled(data.Train, epoch);
 
-            model.Module.train();
-            double loss = 0, crossEntropy = 0, margin = 0, gradNorm = 0;
-            long step = state.Step;
-            for (int start = 0; start < order.Length; start += _options.BatchSize)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                var items = order.AsSpan(start, Math.Min(_options.BatchSize, order.Length - start)).ToArray();
-                var batch = collator.Collate(items);
-                double factor = schedule.Factor(step);
-                foreach (var g in groups) g.Group.LearningRate = g.BaseLearningRate * factor;
-
-                optimizer.ZeroGrad();
-                using var terms = model.Forward(batch);
-                terms.Total.backward();
-                gradNorm += _options.MaxGradNorm > 0
-                    ? torch.nn.utils.clip_grad_norm_(trainable, _options.MaxGradNorm)
-                    : torch.nn.utils.clip_grad_norm_(trainable, double.PositiveInfinity);
-                optimizer.Step();
-                step++;
-                loss += terms.Total.item<float>() * items.Length;
-                crossEntropy += terms.CrossEntropy.item<float>() * items.Length;
-                margin += terms.Margin.item<float>() * items.Length;
-                Batches?.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Train, Math.Min(start + items.Length, order.Length), order.Length));
-            }
+            var totals = loop.Run(collator, order, state.Step,
+                Batches is null ? null : done => Batches.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Train, done, order.Length)),
+                cancellationToken);
+            long step = totals.Step;
 
             var validation = Scoring.Predict(model, collator, data.Validation, _options.BatchSize,
                 Batches is null ? null : new SynchronousProgress<(int Done, int Total)>(
                     d => Batches.Report(new BatchProgress(epoch, _options.Epochs, BatchPhase.Validate, d.Done, d.Total))));
             var metrics = validation.Metrics(model.LabelNames.Count);
             bool improved = metrics.WeightedF1 > state.BestValidationWeightedF1;
-            if (improved) model.SaveCheckpoint(BestCheckpointDir, ModelVersion, Describe(state, epoch));
+            if (improved) ClassifierCheckpoint.Save(model, BestCheckpointDir, ModelVersion, Describe(state, epoch));
             int without = improved ? 0 : state.EpochsWithoutImprovement + 1;
             state = state with
             {
@@ -144,9 +121,9 @@ public sealed class EmotionClassifierTrainer
             {
                 Epoch = epoch,
                 Step = step,
-                TrainLoss = loss / order.Length,
-                TrainCrossEntropy = crossEntropy / order.Length,
-                TrainMargin = margin / order.Length,
+                TrainLoss = totals.Loss / order.Length,
+                TrainCrossEntropy = totals.CrossEntropy / order.Length,
+                TrainMargin = totals.Margin / order.Length,
                 ValidationLoss = validation.Loss,
                 ValidationAccuracy = metrics.Accuracy,
                 ValidationWeightedF1 = metrics.WeightedF1,
@@ -154,7 +131,7 @@ public sealed class EmotionClassifierTrainer
                 ValidationUnweightedAccuracy = metrics.UnweightedAccuracy,
                 LearningRateWav2Vec2 = _options.LearningRateWav2Vec2 * schedule.Factor(step - 1),
                 LearningRateNew = _options.LearningRateNew * schedule.Factor(step - 1),
-                GradNorm = gradNorm / stepsPerEpoch,
+                GradNorm = totals.GradNorm / stepsPerEpoch,
                 Seconds = clock.Elapsed.TotalSeconds,
                 CacheHits = (cacheAfter?.Hits ?? 0) - (cacheBefore?.Hits ?? 0),
                 CacheMisses = (cacheAfter?.Misses ?? 0) - (cacheBefore?.Misses ?? 0),
@@ -170,7 +147,7 @@ public sealed class EmotionClassifierTrainer
 
         if (!Directory.Exists(BestCheckpointDir))
             throw new InvalidOperationException($"{BestCheckpointDir}: no best checkpoint; the run has completed no epoch");
-        LoadWeights(model, BestCheckpointDir);
+        ClassifierCheckpoint.LoadWeights(model, BestCheckpointDir);
         var test = Scoring.Predict(model, collator, data.Test, _options.BatchSize);
         var testMetrics = test.Metrics(model.LabelNames.Count);
         Scoring.WriteReport(OutputDir, model.LabelNames, test, testMetrics, new JsonObject
@@ -204,7 +181,7 @@ public sealed class EmotionClassifierTrainer
                     ?? throw new CheckpointException($"{LastCheckpointDir}: {ModelCheckpoint.ManifestFile} has no training state");
         if (state.Seed != _options.Seed)
             throw new ArgumentException($"{LastCheckpointDir}: the run used seed {state.Seed}, the options say {_options.Seed}; resume with the same seed");
-        LoadWeights(model, LastCheckpointDir);
+        ClassifierCheckpoint.LoadWeights(model, LastCheckpointDir);
         string optimizerPath = Path.Combine(OutputDir, CheckpointsFolder, state.OptimizerState
             ?? throw new CheckpointException($"{LastCheckpointDir}: training state names no optimizer_state file"));
         if (!File.Exists(optimizerPath)) throw new CheckpointException($"{optimizerPath}: optimizer state of epoch {state.Epoch} is missing");
@@ -229,7 +206,7 @@ public sealed class EmotionClassifierTrainer
         optimizer.Save(staging);
         File.Move(staging, Path.Combine(folder, name), overwrite: true);
         var withOptimizer = state with { OptimizerState = name };
-        model.SaveCheckpoint(LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
+        ClassifierCheckpoint.Save(model, LastCheckpointDir, ModelVersion, JsonSerializer.SerializeToNode(withOptimizer)!.AsObject());
         DeleteOptimizerFiles(keep: name);
     }
 
@@ -257,36 +234,6 @@ public sealed class EmotionClassifierTrainer
         ["seed"] = state.Seed,
         ["options"] = JsonNode.Parse(_options.ToJson()),
     };
-
-    private static void LoadWeights(IEmotionClassifier model, string folder)
-    {
-        var (_, weights) = ModelCheckpoint.Load(folder);
-        try
-        {
-            StateDictLoader.Load(model.Module, weights, Path.Combine(folder, ModelCheckpoint.WeightsFile));
-        }
-        finally
-        {
-            foreach (var t in weights.Values) t.Dispose();
-        }
-    }
-
-    private List<(HeldScalarAdamW.Group Group, double BaseLearningRate)> ParameterGroups(IEmotionClassifier model)
-    {
-        var groups = new List<(HeldScalarAdamW.Group, double)>();
-        var trainable = model.TrainableParameters().ToArray();
-        foreach (bool audio in new[] { true, false })
-            foreach (bool decay in new[] { true, false })
-            {
-                // Biases and normalisation gains are vectors; decaying them towards zero only hurts.
-                var members = trainable.Where(p => model.IsPretrained(p.Name) == audio && (p.Parameter.dim() > 1) == decay)
-                    .Select(p => p.Parameter).ToArray();
-                if (members.Length == 0) continue;
-                double lr = audio ? _options.LearningRateWav2Vec2 : _options.LearningRateNew;
-                groups.Add((new HeldScalarAdamW.Group(members, lr, _options.Beta1, _options.Beta2, _options.Eps, decay ? _options.WeightDecay : 0), lr));
-            }
-        return groups;
-    }
 
     private ITrainingItem[] Shuffled(IReadOnlyList<ITrainingItem> items, int epoch)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
+using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
 using static TorchSharp.torch;
 
@@ -9,7 +10,7 @@ namespace WavFusion.Training.Trainer;
 /// <summary>
 /// What <see cref="EmotionClassifierTrainer"/> needs of a model: its module (weights, train/eval), the parameters to
 /// optimise and which of them are pretrained (they get <c>learning_rate_wav2vec2</c>), a collator for its
-/// input, one forward + loss, and a checkpoint format. One adapter per model kind implements it; disposing
+/// input, one forward + loss, and what its checkpoint records (<see cref="Classifiers.ClassifierCheckpoint"/>). One adapter per model kind implements it; disposing
 /// it releases the module and any frozen encoder the adapter owns.
 /// </summary>
 public interface IEmotionClassifier : IDisposable
@@ -20,6 +21,9 @@ public interface IEmotionClassifier : IDisposable
     nn.Module Module { get; }
 
     IReadOnlyList<string> LabelNames { get; }
+
+    /// <summary>How the model's audio is preprocessed (recorded in its checkpoints so that serving preprocesses alike); null for a model without audio.</summary>
+    Wav2Vec2FeatureExtractor? FeatureExtractor { get; }
 
     /// <summary>The configuration that rebuilds the model; resume and evaluate compare a checkpoint's with it.</summary>
     JsonObject Config();
@@ -33,8 +37,6 @@ public interface IEmotionClassifier : IDisposable
 
     /// <summary>Forward and loss of a batch made by this classifier's collator; tensors land in the caller's dispose scope.</summary>
     ClassifierStep Forward(IClassifierBatch batch);
-
-    void SaveCheckpoint(string folder, string modelVersion, JsonObject? training);
 }
 
 /// <summary>A collated batch: labels (B) int64 and item ids in batch order, plus whatever input the model kind takes.</summary>

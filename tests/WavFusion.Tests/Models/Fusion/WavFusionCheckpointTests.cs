@@ -4,6 +4,7 @@ using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using WavFusion.Tests.Infrastructure;
+using WavFusion.Training.Classifiers;
 using static TorchSharp.torch;
 using WavFusion.Models.Layers;
 
@@ -31,7 +32,7 @@ public sealed class WavFusionCheckpointTests
         torch.manual_seed(5);
         using var model = new WavFusionModel(Tiny());
         model.eval();
-        WavFusionCheckpoint.Save(dir.File("ckpt"), model, "0.0.1-test", new JsonObject { ["epochs"] = 1 });
+        ClassifierCheckpoint.Save(new WavFusionClassifier(model), dir.File("ckpt"), "0.0.1-test", new JsonObject { ["epochs"] = 1 });
 
         var (loaded, manifest) = WavFusionCheckpoint.Load(dir.File("ckpt"));
         using (loaded)
@@ -55,7 +56,7 @@ public sealed class WavFusionCheckpointTests
         using var dir = new TempDir();
         torch.manual_seed(5);
         using var model = new WavFusionModel(Tiny());
-        WavFusionCheckpoint.Save(dir.File("ckpt"), model, "1");
+        ClassifierCheckpoint.Save(new WavFusionClassifier(model), dir.File("ckpt"), "1");
         string manifestPath = Path.Combine(dir.File("ckpt"), ModelCheckpoint.ManifestFile);
         string json = File.ReadAllText(manifestPath);
 
@@ -74,7 +75,7 @@ public sealed class WavFusionCheckpointTests
         using var dir = new TempDir();
         torch.manual_seed(5);
         using var model = new WavFusionModel(Tiny());
-        WavFusionCheckpoint.Save(dir.File("ckpt"), model, "9.9.9");
+        ClassifierCheckpoint.Save(new WavFusionClassifier(model), dir.File("ckpt"), "9.9.9");
         var samples = Enumerable.Range(0, 48000).Select(i => (float)Math.Sin(i * 0.07) * 0.3f).ToArray();
         WavFusion.Core.Audio.WavFile.Write(dir.File("a.wav"), new WavFusion.Core.Audio.AudioClip(samples, 16000));
         var r = ProcessRunner.Cli("demo", "--model", dir.File("ckpt"), "--audio", dir.File("a.wav"), "--window", "1", "--hop", "0.5");

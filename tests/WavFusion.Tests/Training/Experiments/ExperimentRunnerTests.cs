@@ -37,22 +37,23 @@ public sealed class ExperimentRunnerTests
         Assert.Equal([2, 4], folds.Select(f => f.Number!.Value));
         Assert.Equal([dir.File("run/fold-2"), dir.File("run/fold-4")], folds.Select(f => f.OutputDir));
 
-        var results = folds.Select(f => ExperimentRunner.TrainFold(config, f, ExperimentRunner.Splits(f.Partition, prepared),
-            () => ExperimentModels.Build(config), log: TextWriter.Null)).ToArray();
-        var summary = CrossValidationSummary.Write(dir.File("run/" + ExperimentRunner.CrossValidationFile), config.Name,
-            folds.Select(f => (f.Name, f.OutputDir)).ToArray());
+        var run = ExperimentRunner.Train(config, corpus, prepared, progress: new ExperimentProgress { Log = TextWriter.Null });
+        Assert.Equal(folds, run.Folds.Select(f => f.Fold));
+        var results = run.Folds.Select(f => f.Result).ToArray();
+        Assert.Equal(dir.File("run/" + ExperimentRunner.CrossValidationFile), run.SummaryPath);
+        var summary = run.Summary!;
 
         Assert.Equal(results.Average(r => r.TestMetrics.WeightedF1), summary["mean"]!["weighted_f1"]!.GetValue<double>(), 12);
-        foreach (var (fold, result) in folds.Zip(results))
+        var evaluation = ExperimentRunner.EvaluateCheckpoints(config, corpus, prepared, dir.File("run"), Path.Combine(dir.Path, "eval"));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "eval", ExperimentRunner.CrossValidationFile)));
+        foreach (var ((fold, result), evaluated) in folds.Zip(results).Zip(evaluation.Folds))
         {
             foreach (var file in new[] { Scoring.MetricsFile, Scoring.PredictionsFile, ReportPlots.ConfusionMatrixFile, ReportPlots.TrainingCurvesFile, EmotionClassifierTrainer.LogFile })
                 Assert.True(File.Exists(Path.Combine(fold.OutputDir, file)), $"{fold.OutputDir}/{file}");
 
-            string best = Path.Combine(fold.OutputDir, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint);
-            var classifier = ExperimentModels.FromCheckpoint(best, config);
-            using var owned = classifier;
-            var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
-            var metrics = ExperimentRunner.Evaluate(classifier, test, Path.Combine(dir.Path, "eval", $"fold-{fold.Number}"), config.Training.BatchSize, "eval");
+            Assert.Equal(Path.Combine(fold.OutputDir, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint), evaluated.Checkpoint);
+            Assert.Equal(Path.Combine(dir.Path, "eval", $"fold-{fold.Number}"), evaluated.ReportDir);
+            var metrics = evaluated.Metrics;
             Assert.Equal(result.TestMetrics.Accuracy, metrics.Accuracy, 12);
             Assert.Equal(result.TestMetrics.WeightedF1, metrics.WeightedF1, 12);
             Assert.Equal(File.ReadAllText(Path.Combine(fold.OutputDir, Scoring.PredictionsFile)),

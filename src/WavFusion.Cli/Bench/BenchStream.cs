@@ -4,7 +4,7 @@ using WavFusion.Models.Whisper;
 using WavFusion.Speech.Decoding;
 using WavFusion.Speech.Streaming;
 
-namespace WavFusion.Cli.Commands;
+namespace WavFusion.Cli.Bench;
 
 /// <summary>
 /// Streaming real-time factor measured end to end: a <see cref="StreamingTranscriber"/> fed a simulated

@@ -11,19 +11,20 @@ using WavFusion.Training.Recipes;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
 
-namespace WavFusion.Cli.Commands;
+namespace WavFusion.Cli.Bench;
 
 /// <summary>
-/// `wavfusion bench train`: one training epoch (frozen encoders → collate → forward → backward → AdamW step, as
-/// a run without and with the feature cache performs it) on synthetic utterances with random weights at real
+/// `wavfusion bench train`: one training epoch (frozen encoders → collate → forward → backward → AdamW step) through
+/// the product's <see cref="TrainingLoop"/>, <see cref="WavFusionClassifier"/> and <see cref="WavFusionBatchCollator"/>,
+/// as a run without and with the feature cache performs it, on synthetic utterances with random weights at real
 /// dimensions. Without the cache every epoch runs all frozen parts: RoBERTa-base over the transcript tokens,
 /// EfficientNet-B0 over the 224×224 face frames, and the wav2vec2 CNN + shallow layers. One epoch fills the
 /// cache, then epochs with the cache off and warm alternate, so that load from other processes on a shared
 /// machine falls on both alike; medians are reported.
 /// </summary>
-internal static class BenchTrainCommand
+internal static class TrainBenchmark
 {
-    public static Command Create()
+    public static Command CreateCommand()
     {
         var size = new Option<string>("--size") { Description = "model size: base (wav2vec2-base, the paper's) or demo (config/wavfusion-demo.json)", DefaultValueFactory = _ => "base" };
         var utterances = new Option<int>("--utterances") { Description = "synthetic utterances per epoch", DefaultValueFactory = _ => 16 };
@@ -64,26 +65,27 @@ internal static class BenchTrainCommand
         Console.WriteLine($"{count} utterances of {seconds:F1} s, {TextTokens} tokens through a random {encoders.TextName} ({config.TextDim}-d), "
             + $"{VisualFrames(seconds)} frames of {encoders.ImageSize}x{encoders.ImageSize} through a random {encoders.VisualName} ({config.VisualDim}-d); batch size {batchSize}");
 
-        using var optimizer = new HeldScalarAdamW([new HeldScalarAdamW.Group(model.TrainableParameters().Select(p => p.Parameter), 1e-5)]);
-        var uncached = new WavFusionBatchCollator(model, cache: null);
+        // Not disposed: the model is disposed above, the adapter owns nothing else.
+        var classifier = new WavFusionClassifier(model);
+        var options = new TrainerOptions { Epochs = 1, BatchSize = batchSize };
+        using var loop = new TrainingLoop(classifier, options, count);
+        var uncached = classifier.CreateCollator(cache: null);
         // One untimed step, so libtorch's first-call allocations are charged to no epoch.
-        Epoch(model, optimizer, uncached, batch => encoders.Featurize(batch, null), items.Take(Math.Min(batchSize, count)).ToArray(), batchSize);
+        Epoch(loop, uncached, encoders.Items(items.Take(Math.Min(batchSize, count)).ToArray(), null));
 
         string cacheDir = Directory.CreateTempSubdirectory("wavfusion-bench-cache-").FullName;
         try
         {
             var cache = new FeatureCache(cacheDir);
-            var cached = new WavFusionBatchCollator(model, cache);
-            Func<BenchItem[], ITrainingItem[]> fromCache = batch => encoders.Featurize(batch, cache);
-            Func<BenchItem[], ITrainingItem[]> computed = batch => encoders.Featurize(batch, null);
-            var filling = Epoch(model, optimizer, cached, fromCache, items, batchSize);
+            var cached = classifier.CreateCollator(cache);
+            var filling = Epoch(loop, cached, encoders.Items(items, cache));
             Report("cache filling", [filling], count);
             var off = new List<(double Wall, double Cpu)>();
             var warm = new List<(double Wall, double Cpu)>();
             for (int r = 0; r < repeats; r++)
             {
-                off.Add(Epoch(model, optimizer, uncached, computed, items, batchSize));
-                warm.Add(Epoch(model, optimizer, cached, fromCache, items, batchSize));
+                off.Add(Epoch(loop, uncached, encoders.Items(items, null)));
+                warm.Add(Epoch(loop, cached, encoders.Items(items, cache)));
             }
             Report("cache off", off, count);
             Report("cache warm", warm, count);
@@ -162,13 +164,14 @@ internal static class BenchTrainCommand
             return new FrozenEncoders(new RobertaModel(text), new EfficientNetB0(1, v.WidthMult, v.DepthMult), v.ImageSize, "demo RoBERTa", "demo EfficientNet");
         }
 
-        /// <summary>The batch's features, computed now or read from (and written to) <paramref name="cache"/>.</summary>
-        public ITrainingItem[] Featurize(BenchItem[] batch, FeatureCache? cache) => batch.Select(item =>
-        {
-            Tensor text = cache is null ? Text(item)["features"] : cache.GetOrCompute("bench-text", TextName, item.Id, () => Text(item))["features"];
-            Tensor visual = cache is null ? Visual(item)["features"] : cache.GetOrCompute("bench-visual", VisualName, item.Id, () => Visual(item))["features"];
-            return (ITrainingItem)new TrainingItem(item.Id, item.Label, item.Audio, text, visual);
-        }).ToArray();
+        /// <summary>
+        /// Training items whose features are computed, or read from (and written to) <paramref name="cache"/>, each
+        /// time the collator asks for them, as <see cref="WavFusion.Training.Features.PreparedItem"/> reads them back.
+        /// </summary>
+        public ITrainingItem[] Items(IReadOnlyList<BenchItem> items, FeatureCache? cache) =>
+            items.Select(item => (ITrainingItem)new EncodedItem(item,
+                () => cache is null ? Text(item)["features"] : cache.GetOrCompute("bench-text", TextName, item.Id, () => Text(item))["features"],
+                () => cache is null ? Visual(item)["features"] : cache.GetOrCompute("bench-visual", VisualName, item.Id, () => Visual(item))["features"])).ToArray();
 
         private Dictionary<string, Tensor> Text(BenchItem item)
         {
@@ -190,27 +193,25 @@ internal static class BenchTrainCommand
         }
     }
 
-    /// <summary>
-    /// Wall and process CPU seconds for one pass over <paramref name="items"/>, as the trainer's epoch loop runs it;
-    /// on a shared machine the CPU time is the steadier of the two.
-    /// </summary>
-    private static (double Wall, double Cpu) Epoch(WavFusionModel model, HeldScalarAdamW optimizer, WavFusionBatchCollator collator,
-        Func<BenchItem[], ITrainingItem[]> featurize, IReadOnlyList<BenchItem> items, int batchSize)
+    private sealed class EncodedItem(BenchItem item, Func<Tensor> text, Func<Tensor> visual) : ITrainingItem
     {
-        model.train();
+        public string Id => item.Id;
+
+        public int Label => item.Label;
+
+        public float[] Audio => item.Audio;
+
+        public Tensor? Text => text();
+
+        public Tensor? Visual => visual();
+    }
+
+    /// <summary>Wall and process CPU seconds for one epoch of the trainer's loop; on a shared machine the CPU time is the steadier of the two.</summary>
+    private static (double Wall, double Cpu) Epoch(TrainingLoop loop, IBatchCollator collator, IReadOnlyList<ITrainingItem> items)
+    {
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        for (int start = 0; start < items.Count; start += batchSize)
-        {
-            using var scope = torch.NewDisposeScope();
-            var batch = collator.Collate(featurize(items.Skip(start).Take(batchSize).ToArray()));
-            optimizer.ZeroGrad();
-            using var output = model.forward(batch.Input);
-            using var loss = model.Loss(output, batch.Labels);
-            loss.Total.backward();
-            optimizer.Step();
-            _ = loss.Total.item<float>();
-        }
+        loop.Run(collator, items, step: 0);
         return (clock.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 

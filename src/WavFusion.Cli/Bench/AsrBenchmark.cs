@@ -9,15 +9,15 @@ using WavFusion.Speech.Decoding;
 using WavFusion.Speech.Streaming;
 using static TorchSharp.torch;
 
-namespace WavFusion.Cli.Commands;
+namespace WavFusion.Cli.Bench;
 
 /// <summary>
 /// `wavfusion bench asr`: Whisper encoder time per 30 s window and decoder time per token at tiny and
 /// base dimensions with random weights, and the streaming real-time factor those imply.
 /// </summary>
-internal static class BenchAsrCommand
+internal static class AsrBenchmark
 {
-    public static Command Create()
+    public static Command CreateCommand()
     {
         var sizes = new Option<string[]>("--size") { Description = "model dimensions to time: tiny, base, small", DefaultValueFactory = _ => ["tiny", "base"], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
