@@ -39,25 +39,23 @@ public static class FrameLinear
 
     private static readonly ConcurrentDictionary<(long Rows, long In, long Out), bool> s_useConvolution = new();
 
-    /// <summary>The path for every CPU call; the benchmark sets it to compare the paths in one process.</summary>
-    public static FrameLinearPath Path { get; set; } = FrameLinearPath.Auto;
-
-    /// <summary>The tuned choice per (rows = B·T, in, out): true = convolution. Empty until <see cref="FrameLinearPath.Auto"/> has timed a shape.</summary>
+    /// <summary>
+    /// The tuned choice per (rows = B·T, in, out): true = convolution. Empty until <see cref="FrameLinearPath.Auto"/> has
+    /// timed a shape. Shared by the process like cuDNN's benchmark cache: it records measurements of this machine, not a
+    /// setting, and is safe to read and fill from concurrent sessions (a shape two threads tune at once keeps the first result).
+    /// </summary>
     public static IReadOnlyDictionary<(long Rows, long In, long Out), bool> TunedShapes => s_useConvolution;
 
     /// <summary>Forgets the tuned choices (a new process starts empty anyway).</summary>
     public static void ResetTuning() => s_useConvolution.Clear();
 
-    /// <summary>One line for benchmark headers: the mode and, for Auto, how many tuned shapes took each path.</summary>
-    public static string Describe()
+    /// <summary>One line for benchmark output: the path and, for Auto, how many tuned shapes took each path so far.</summary>
+    public static string Describe(FrameLinearPath path)
     {
-        if (Path != FrameLinearPath.Auto) return Path == FrameLinearPath.Convolution ? "oneDNN 1x1 convolution" : "F.linear";
+        if (path != FrameLinearPath.Auto) return path == FrameLinearPath.Convolution ? "oneDNN 1x1 convolution" : "F.linear";
         int conv = s_useConvolution.Values.Count(v => v);
         return $"auto-tuned per shape ({conv} of {s_useConvolution.Count} timed shapes on the 1x1 convolution)";
     }
-
-    /// <summary>(B, T, in) → (B, T, out) on the path <see cref="Path"/> says.</summary>
-    public static Tensor Apply(Linear linear, Tensor frames) => Apply(linear, frames, Path);
 
     /// <summary>(B, T, in) → (B, T, out) on <paramref name="path"/> (where the CPU conditions allow the convolution).</summary>
     public static Tensor Apply(Linear linear, Tensor frames, FrameLinearPath path)
