@@ -24,10 +24,9 @@ public enum FrameLinearPath
 /// over a channels-last view of the same memory — (B, T, in) is exactly NHWC of a (B, in, T, 1) image — which
 /// hands it to oneDNN's JIT kernels instead of the sgemm behind <c>F.linear</c>; no data is copied on the way in
 /// or out, and the result is the same product (the same sums, in another order).
-/// Which of the two is faster depends on the CPU and the shape, and not smoothly: on an earlier 2-core build
-/// machine the convolution took 0.6-0.9× the time of <c>F.linear</c> for wav2vec2-base shapes; on a 2-core AVX2-only
-/// EPYC it took 1.0-1.7× for most shapes and 3-4× for the 3072→768 output layer at 250-750 frames (a 10 s clip
-/// ran 1.5× slower for it). So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape (rows in quarter-octave steps) is timed
+/// Which of the two is faster depends on the CPU and the shape, and not smoothly: the convolution wins on some
+/// machines and loses badly on others, for some shapes only (README, "Performance notes").
+/// So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape (rows in quarter-octave steps) is timed
 /// once on both paths, alternated, the first time it runs without autograd, and the faster path is kept for it —
 /// the way cuDNN's benchmark mode picks convolution algorithms. With autograd on (training) Auto always takes
 /// <c>F.linear</c>, so a run's numbers never depend on a timing. Off the CPU, for other ranks or dtypes, or non-contiguous input it is always the plain linear layer.
