@@ -72,7 +72,7 @@ public sealed class ModelBundle : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         folder = Path.GetFullPath(folder);
         if (!Directory.Exists(folder))
-            throw new DirectoryNotFoundException($"{folder}: model folder not found");
+            throw new DirectoryNotFoundException($"{folder}: folder does not exist (a model folder holds {ModelCheckpoint.ManifestFile} and {ModelCheckpoint.WeightsFile})");
         if (!File.Exists(Path.Combine(folder, ModelCheckpoint.ManifestFile)))
             throw new CheckpointException($"{folder}: not a model folder (no {ModelCheckpoint.ManifestFile}; a model folder holds {ModelCheckpoint.ManifestFile}, {ModelCheckpoint.WeightsFile} and optionally {TextEncoderFolder}/ and {VisualEncoderFolder}/)");
         var target = device ?? torch.CPU;

@@ -7,13 +7,15 @@ public sealed record FaceCrops(IReadOnlyList<byte[]> Rgb, int Size);
 
 /// <summary>
 /// One window to score: its 16 kHz mono audio (the primary modality, always present) and optionally what was
-/// said in it and the faces seen in it. A missing or empty auxiliary modality takes the model's fallback path.
+/// said in it and the faces seen in it, either as crops to encode or as the visual encoder's features per frame
+/// (computed once per frame by the live pipeline and shared by every window containing it).
+/// A missing or empty auxiliary modality takes the model's fallback path.
 /// </summary>
-public sealed record ScoringWindow(float[] Audio, string? Transcript = null, FaceCrops? Faces = null)
+public sealed record ScoringWindow(float[] Audio, string? Transcript = null, FaceCrops? Faces = null, IReadOnlyList<float[]>? FaceFeatures = null)
 {
     public bool HasText => !string.IsNullOrWhiteSpace(Transcript);
 
-    public bool HasFaces => Faces is { Rgb.Count: > 0 };
+    public bool HasFaces => Faces is { Rgb.Count: > 0 } || FaceFeatures is { Count: > 0 };
 
     public Modalities Modalities => Modalities.Audio | (HasText ? Modalities.Text : 0) | (HasFaces ? Modalities.Visual : 0);
 }

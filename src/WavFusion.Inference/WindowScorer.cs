@@ -38,7 +38,7 @@ public sealed class WindowScorer
         for (int i = 0; i < windows.Count; i++) Check(windows[i], i);
         var scores = new WindowScore[windows.Count];
         var groups = Enumerable.Range(0, windows.Count)
-            .GroupBy(i => (windows[i].Audio.Length, windows[i].Modalities & Usable));
+            .GroupBy(i => (windows[i].Audio.Length, UsableFor(windows[i])));
         lock (_gate)
         {
             foreach (var group in groups)
@@ -54,9 +54,12 @@ public sealed class WindowScorer
         return scores;
     }
 
-    /// <summary>The modalities this bundle can use: text and faces need their encoders.</summary>
+    /// <summary>The modalities this bundle can use: text needs its encoder; faces need the image encoder unless given as features.</summary>
     public Modalities Usable =>
         Modalities.Audio | (_bundle.TextEncoder is null ? 0 : Modalities.Text) | (_bundle.VisualEncoder is null ? 0 : Modalities.Visual);
+
+    private Modalities UsableFor(ScoringWindow window) =>
+        window.Modalities & (Usable | (window.FaceFeatures is { Count: > 0 } ? Modalities.Visual : 0));
 
     private float[][] ScoreGroup(IReadOnlyList<ScoringWindow> windows, Modalities modalities)
     {
@@ -68,12 +71,30 @@ public sealed class WindowScorer
             ? Padded(windows.Select(w => _bundle.TextEncoder!.Encode(w.Transcript!)).ToList(), device)
             : null;
         var visual = modalities.HasFlag(Modalities.Visual)
-            ? Padded(windows.Select(w => _bundle.VisualEncoder!.Encode(w.Faces!.Rgb, w.Faces.Size)).ToList(), device)
+            ? Padded(windows.Select(VisualFeatures).ToList(), device)
             : null;
         using var output = _bundle.Model.forward(WavFusionInput.FromAudio(audio, null, text, visual));
         var flat = output.Probabilities.to(ScalarType.Float32).cpu().data<float>().ToArray();
         int classes = _bundle.Labels.Count;
         return Enumerable.Range(0, windows.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+    }
+
+    /// <summary>(frames, visual_dim) features of a window's faces: given, or encoded from its crops.</summary>
+    private Tensor VisualFeatures(ScoringWindow window)
+    {
+        if (window.FaceFeatures is { Count: > 0 } given)
+        {
+            int width = _bundle.Model.Config.VisualDim;
+            var flat = new float[given.Count * width];
+            for (int i = 0; i < given.Count; i++)
+            {
+                if (given[i].Length != width)
+                    throw new ArgumentException($"face features of frame {i} have {given[i].Length} values; the model takes visual_dim {width}");
+                given[i].CopyTo(flat, i * width);
+            }
+            return torch.tensor(flat, [given.Count, width]);
+        }
+        return _bundle.VisualEncoder!.Encode(window.Faces!.Rgb, window.Faces.Size);
     }
 
     /// <summary>Right-padded (B, T, D) features with their (B, T) mask.</summary>

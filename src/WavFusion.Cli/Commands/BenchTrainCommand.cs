@@ -5,6 +5,7 @@ using TorchSharp;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Text;
 using WavFusion.Models.Vision;
+using WavFusion.Training.Classifiers;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Recipes;
 using WavFusion.Training.Trainer;
@@ -64,7 +65,7 @@ internal static class BenchTrainCommand
             + $"{VisualFrames(seconds)} frames of {encoders.ImageSize}x{encoders.ImageSize} through a random {encoders.VisualName} ({config.VisualDim}-d); batch size {batchSize}");
 
         using var optimizer = new HeldScalarAdamW([new HeldScalarAdamW.Group(model.TrainableParameters().Select(p => p.Parameter), 1e-5)]);
-        var uncached = new BatchCollator(model, cache: null);
+        var uncached = new WavFusionBatchCollator(model, cache: null);
         // One untimed step, so libtorch's first-call allocations are charged to no epoch.
         Epoch(model, optimizer, uncached, batch => encoders.Featurize(batch, null), items.Take(Math.Min(batchSize, count)).ToArray(), batchSize);
 
@@ -72,7 +73,7 @@ internal static class BenchTrainCommand
         try
         {
             var cache = new FeatureCache(cacheDir);
-            var cached = new BatchCollator(model, cache);
+            var cached = new WavFusionBatchCollator(model, cache);
             Func<BenchItem[], ITrainingItem[]> fromCache = batch => encoders.Featurize(batch, cache);
             Func<BenchItem[], ITrainingItem[]> computed = batch => encoders.Featurize(batch, null);
             var filling = Epoch(model, optimizer, cached, fromCache, items, batchSize);
@@ -193,7 +194,7 @@ internal static class BenchTrainCommand
     /// Wall and process CPU seconds for one pass over <paramref name="items"/>, as the trainer's epoch loop runs it;
     /// on a shared machine the CPU time is the steadier of the two.
     /// </summary>
-    private static (double Wall, double Cpu) Epoch(WavFusionModel model, HeldScalarAdamW optimizer, BatchCollator collator,
+    private static (double Wall, double Cpu) Epoch(WavFusionModel model, HeldScalarAdamW optimizer, WavFusionBatchCollator collator,
         Func<BenchItem[], ITrainingItem[]> featurize, IReadOnlyList<BenchItem> items, int batchSize)
     {
         model.train();

@@ -68,9 +68,9 @@ internal static class EvaluateCommand
     {
         string run = fold is { } k && Directory.Exists(Path.Combine(dir, ExperimentRunner.FoldFolder(k))) ? Path.Combine(dir, ExperimentRunner.FoldFolder(k)) : dir;
         if (File.Exists(Path.Combine(run, ModelCheckpoint.ManifestFile))) return run;
-        string best = Path.Combine(run, WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint);
+        string best = Path.Combine(run, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint);
         if (File.Exists(Path.Combine(best, ModelCheckpoint.ManifestFile))) return best;
-        throw new CheckpointException($"{dir}: no checkpoint here, in {Path.Combine(WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint)}" +
+        throw new CheckpointException($"{dir}: no checkpoint here, in {Path.Combine(EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint)}" +
                                       (fold is null ? "" : $" or under {ExperimentRunner.FoldFolder(fold.Value)}/"));
     }
 }

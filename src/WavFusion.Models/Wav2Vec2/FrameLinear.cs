@@ -87,20 +87,26 @@ public static class FrameLinear
 
     private static Tensor Tune(Linear linear, Tensor frames, (long, long, long) key)
     {
-        double convolution = double.MaxValue, plain = double.MaxValue;
-        Tensor? result = null;
+        double convolutionMs = double.MaxValue, plainMs = double.MaxValue;
+        Tensor? convolved = null, plain = null;
         for (int run = 0; run < TuningRuns; run++)
         {
-            result?.Dispose();
+            convolved?.Dispose();
+            plain?.Dispose();
             long start = Stopwatch.GetTimestamp();
-            Convolve(linear, frames).Dispose();
-            convolution = Math.Min(convolution, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            convolved = Convolve(linear, frames);
+            convolutionMs = Math.Min(convolutionMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
             start = Stopwatch.GetTimestamp();
-            result = linear.forward(frames);
-            plain = Math.Min(plain, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            plain = linear.forward(frames);
+            plainMs = Math.Min(plainMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
-        s_useConvolution.TryAdd(key, convolution < plain);
-        return result!;
+        s_useConvolution.TryAdd(key, convolutionMs < plainMs);
+        // The two paths differ in the last bit, so the call that tunes returns what every later call of the shape
+        // will (the table's choice, which a racing call may have stored first): a result never depends on whether
+        // its shape was timed before.
+        bool useConvolution = s_useConvolution[key];
+        (useConvolution ? plain : convolved)!.Dispose();
+        return (useConvolution ? convolved : plain)!;
     }
 
     private static Tensor Convolve(Linear linear, Tensor frames)

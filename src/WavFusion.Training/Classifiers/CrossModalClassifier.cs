@@ -1,14 +1,11 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using TorchSharp;
-using TorchSharp.Modules;
 using WavFusion.Models.CrossModal;
-using WavFusion.Models.Fusion;
+using WavFusion.Models.Layers;
 using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
-using WavFusion.Models.Layers;
 
 namespace WavFusion.Training.Classifiers;
 
@@ -19,25 +16,26 @@ namespace WavFusion.Training.Classifiers;
 /// the experiment names it, and evaluation rebuilds it from there. Every trained parameter is new. The adapter
 /// owns the encoder it is given and disposes it with the model.
 /// </summary>
-public sealed class CrossModalClassifier : IEmotionClassifier
+public sealed class CrossModalClassifier : EmotionClassifier<CrossModalEmotionModel>
 {
     public const string Type = "crossmodal";
     public const string CacheKind = "wav2vec2-full";
+
+    private const string Frames = "frames";
 
     private readonly Wav2Vec2Model? _audioEncoder;
     private readonly Wav2Vec2FeatureExtractor _extractor;
 
     /// <param name="audioEncoder">The frozen wav2vec2 (required unless the mode is text-only); its hidden size must be the config's audio_dim.</param>
     public CrossModalClassifier(CrossModalEmotionModel model, Wav2Vec2Model? audioEncoder, Wav2Vec2FeatureExtractor? extractor = null)
+        : base(model, Type)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        Model = model;
-        if (model.Config.UsesAudio)
+        if (Model.Config.UsesAudio)
         {
             if (audioEncoder is null) throw new ArgumentException("the cross-modal model uses audio but no wav2vec2 encoder was given (encoders.wav2vec2)", nameof(audioEncoder));
-            if (audioEncoder.Config.HiddenSize != model.Config.AudioDim)
+            if (audioEncoder.Config.HiddenSize != Model.Config.AudioDim)
                 throw new ArgumentException(
-                    $"audio_dim is {model.Config.AudioDim} but the wav2vec2 encoder's hidden_size is {audioEncoder.Config.HiddenSize}", nameof(audioEncoder));
+                    $"audio_dim is {Model.Config.AudioDim} but the wav2vec2 encoder's hidden_size is {audioEncoder.Config.HiddenSize}", nameof(audioEncoder));
             foreach (var p in audioEncoder.parameters()) p.requires_grad = false;
             audioEncoder.eval();
             _audioEncoder = audioEncoder;
@@ -45,39 +43,24 @@ public sealed class CrossModalClassifier : IEmotionClassifier
         _extractor = extractor ?? new Wav2Vec2FeatureExtractor();
     }
 
-    public CrossModalEmotionModel Model { get; }
+    public override IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
 
-    public string ModelType => Type;
+    public override IBatchCollator CreateCollator(FeatureCache? cache) => new Collator(this, cache);
 
-    public nn.Module Module => Model;
-
-    public IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
-
-    public JsonObject Config() => JsonNode.Parse(Model.Config.ToJson())!.AsObject();
-
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
-        Model.named_parameters().Where(p => p.parameter.requires_grad);
-
-    public bool IsPretrained(string parameterName) => false;
-
-    public IBatchCollator CreateCollator(FeatureCache? cache) => new Collator(this, cache);
-
-    public ClassifierStep Forward(IClassifierBatch batch)
+    public override ClassifierStep Forward(IClassifierBatch batch)
     {
-        var input = batch as Batch ?? throw new ArgumentException("a cross-modal model takes the batches of its own collator", nameof(batch));
+        var input = OwnBatch<Batch>(batch, "cross-modal");
         var output = Model.forward(input.Input);
-        var crossEntropy = nn.functional.cross_entropy(output.Logits, input.Labels);
-        return new ClassifierStep(output.Probabilities, crossEntropy.alias(), crossEntropy, torch.zeros_like(crossEntropy));
+        return CrossEntropyStep(output.Probabilities, output.Logits, input.Labels);
     }
 
-    public void Dispose()
+    protected override string ConfigJson() => Model.Config.ToJson();
+
+    protected override void Dispose(bool disposing)
     {
-        Model.Dispose();
-        _audioEncoder?.Dispose();
+        base.Dispose(disposing);
+        if (disposing) _audioEncoder?.Dispose();
     }
-
-    public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
-        ClassifierCheckpoint.Save(folder, Model, Type, Config(), LabelNames, modelVersion, training);
 
     private sealed record Batch(CrossModalInput Input, Tensor Labels, IReadOnlyList<string> Ids) : IClassifierBatch;
 
@@ -108,8 +91,9 @@ public sealed class CrossModalClassifier : IEmotionClassifier
             ModalitySequence? audio = null, text = null;
             if (config.UsesAudio)
             {
-                var (frames, mask) = SequencePadding.Pad(items.Select(Frames).ToArray(), "wav2vec2 frames", config.AudioDim, _device);
-                audio = new ModalitySequence(frames, mask);
+                var frames = items.Select(i => AudioFeatures.Cached(_cache, CacheKind, _encoderHash!, i, Frames, Encode)).ToArray();
+                var (padded, mask) = SequencePadding.Pad(frames, "wav2vec2 frames", config.AudioDim, _device);
+                audio = new ModalitySequence(padded, mask);
             }
             if (config.UsesText)
                 text = SequencePadding.Modality(items, i => i.Text, "text", config.TextDim, _device)
@@ -117,29 +101,12 @@ public sealed class CrossModalClassifier : IEmotionClassifier
             return new Batch(new CrossModalInput(audio, text), SequencePadding.Labels(items, _device), items.Select(i => i.Id).ToArray());
         }
 
-        private Tensor Frames(ITrainingItem item)
-        {
-            if (_cache is null) return Encode(item)["frames"];
-            var cached = _cache.GetOrCompute(CacheKind, _encoderHash!, BatchCollator.AudioKey(item), () => Encode(item));
-            return cached.TryGetValue("frames", out var frames)
-                ? frames
-                : throw new InvalidDataException($"feature cache entry of item '{item.Id}' has no 'frames' tensor");
-        }
-
         private Dictionary<string, Tensor> Encode(ITrainingItem item)
         {
-            Tensor values;
-            try
-            {
-                values = _owner._extractor.Normalize(item.Audio);
-            }
-            catch (ArgumentException e)
-            {
-                throw new ArgumentException($"item '{item.Id}': {e.Message}", e);
-            }
+            var values = AudioFeatures.Normalize(_owner._extractor, item);
             using var noGrad = torch.no_grad();
             using var output = _owner._audioEncoder!.forward(values.to(_device));
-            return new Dictionary<string, Tensor> { ["frames"] = output.LastHiddenState[0].cpu().contiguous() };
+            return new Dictionary<string, Tensor> { [Frames] = output.LastHiddenState[0].cpu().contiguous() };
         }
     }
 }

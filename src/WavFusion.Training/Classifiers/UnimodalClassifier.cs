@@ -1,49 +1,28 @@
-using System.Text.Json.Nodes;
-using TorchSharp;
-using TorchSharp.Modules;
-using WavFusion.Models.Fusion;
+using WavFusion.Models.Layers;
 using WavFusion.Models.Unimodal;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
-using WavFusion.Models.Layers;
 
 namespace WavFusion.Training.Classifiers;
 
 /// <summary><see cref="UnimodalEmotionModel"/> for the trainer: every parameter is new; the batch is the padded text or visual stream.</summary>
-public sealed class UnimodalClassifier(UnimodalEmotionModel model) : IEmotionClassifier
+public sealed class UnimodalClassifier(UnimodalEmotionModel model) : EmotionClassifier<UnimodalEmotionModel>(model, Type)
 {
     public const string Type = "unimodal";
 
-    public UnimodalEmotionModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
+    public override IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
 
-    public string ModelType => Type;
+    public override IBatchCollator CreateCollator(FeatureCache? cache) => new Collator(Model.Config, Model.parameters().First().device);
 
-    public nn.Module Module => Model;
-
-    public IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
-
-    public JsonObject Config() => JsonNode.Parse(Model.Config.ToJson())!.AsObject();
-
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
-        Model.named_parameters().Where(p => p.parameter.requires_grad);
-
-    public bool IsPretrained(string parameterName) => false;
-
-    public IBatchCollator CreateCollator(FeatureCache? cache) => new Collator(Model.Config, Model.parameters().First().device);
-
-    public ClassifierStep Forward(IClassifierBatch batch)
+    public override ClassifierStep Forward(IClassifierBatch batch)
     {
-        var input = batch as Batch ?? throw new ArgumentException("a unimodal model takes the batches of its own collator", nameof(batch));
+        var input = OwnBatch<Batch>(batch, "unimodal");
         var output = Model.forward(input.Stream);
-        var crossEntropy = nn.functional.cross_entropy(output.Logits, input.Labels);
-        return new ClassifierStep(output.Probabilities, crossEntropy.alias(), crossEntropy, torch.zeros_like(crossEntropy));
+        return CrossEntropyStep(output.Probabilities, output.Logits, input.Labels);
     }
 
-    public void Dispose() => Model.Dispose();
-
-    public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
-        ClassifierCheckpoint.Save(folder, Model, Type, Config(), LabelNames, modelVersion, training);
+    protected override string ConfigJson() => Model.Config.ToJson();
 
     private sealed record Batch(ModalitySequence Stream, Tensor Labels, IReadOnlyList<string> Ids) : IClassifierBatch;
 

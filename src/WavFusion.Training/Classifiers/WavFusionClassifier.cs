@@ -1,45 +1,36 @@
 using System.Text.Json.Nodes;
-using TorchSharp;
 using TorchSharp.Modules;
 using WavFusion.Models.Fusion;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Trainer;
-using static TorchSharp.torch;
 
 namespace WavFusion.Training.Classifiers;
 
 /// <summary>
 /// <see cref="WavFusionModel"/> for the trainer: the fused deep wav2vec2 layers (<c>wav2vec2.*</c>) are the
-/// pretrained group, the collator caches the frozen CNN + shallow output, checkpoints are <see cref="WavFusionCheckpoint"/> folders.
+/// pretrained group, the collator (<see cref="WavFusionBatchCollator"/>) caches the frozen CNN + shallow output,
+/// and the loss adds the margin term.
 /// </summary>
-public sealed class WavFusionClassifier(WavFusionModel model) : IEmotionClassifier
+public sealed class WavFusionClassifier(WavFusionModel model) : EmotionClassifier<WavFusionModel>(model, WavFusionCheckpoint.ModelType)
 {
-    public WavFusionModel Model { get; } = model ?? throw new ArgumentNullException(nameof(model));
+    public override IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
 
-    public string ModelType => WavFusionCheckpoint.ModelType;
+    public override IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Model.TrainableParameters();
 
-    public nn.Module Module => Model;
+    public override bool IsPretrained(string parameterName) => parameterName.StartsWith("wav2vec2.", StringComparison.Ordinal);
 
-    public IReadOnlyList<string> LabelNames => Model.Config.LabelNames;
+    public override IBatchCollator CreateCollator(FeatureCache? cache) => new WavFusionBatchCollator(Model, cache);
 
-    public JsonObject Config() => JsonNode.Parse(Model.Config.ToJson())!.AsObject();
-
-    public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() => Model.TrainableParameters();
-
-    public bool IsPretrained(string parameterName) => parameterName.StartsWith("wav2vec2.", StringComparison.Ordinal);
-
-    public IBatchCollator CreateCollator(FeatureCache? cache) => new BatchCollator(Model, cache);
-
-    public ClassifierStep Forward(IClassifierBatch batch)
+    public override ClassifierStep Forward(IClassifierBatch batch)
     {
-        var input = batch as TrainingBatch ?? throw new ArgumentException($"a WavFusion model takes the batches of its {nameof(BatchCollator)}", nameof(batch));
+        var input = OwnBatch<TrainingBatch>(batch, "WavFusion");
         var output = Model.forward(input.Input);
         var loss = Model.Loss(output, input.Labels);
         return new ClassifierStep(output.Probabilities, loss.Total, loss.CrossEntropy, loss.Margin);
     }
 
-    public void Dispose() => Model.Dispose();
-
-    public void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
+    public override void SaveCheckpoint(string folder, string modelVersion, JsonObject? training) =>
         WavFusionCheckpoint.Save(folder, Model, modelVersion, training);
+
+    protected override string ConfigJson() => Model.Config.ToJson();
 }

@@ -80,13 +80,13 @@ public static class ExperimentRunner
         var classifier = build();
         try
         {
-            var trainer = new WavFusionTrainer(FoldOptions(experiment, fold), log) { Batches = batches };
+            var trainer = new EmotionClassifierTrainer(FoldOptions(experiment, fold), log) { Batches = batches };
             var result = trainer.Train(classifier, splits, resume, cancellationToken: cancellationToken);
             string title = Title(experiment, fold);
             ReportPlots.ConfusionMatrix(Path.Combine(result.OutputDir, ReportPlots.ConfusionMatrixFile), classifier.LabelNames,
                 result.TestMetrics.ConfusionMatrix, $"{title}: test");
             ReportPlots.TrainingCurves(Path.Combine(result.OutputDir, ReportPlots.TrainingCurvesFile),
-                ReadLog(Path.Combine(result.OutputDir, WavFusionTrainer.LogFile)), title);
+                ReadLog(Path.Combine(result.OutputDir, EmotionClassifierTrainer.LogFile)), title);
             return result;
         }
         finally

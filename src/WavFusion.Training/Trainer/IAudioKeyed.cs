@@ -2,7 +2,7 @@ namespace WavFusion.Training.Trainer;
 
 /// <summary>
 /// An item that can name its audio without producing it (file, size, time and cut), so that
-/// <see cref="BatchCollator"/> finds its cached shallow features without decoding or hashing the samples.
+/// <see cref="Classifiers.WavFusionBatchCollator"/> finds its cached shallow features without decoding or hashing the samples.
 /// </summary>
 public interface IAudioKeyed
 {

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace WavFusion.Training.Trainer;
 
 /// <summary>
-/// What <see cref="WavFusionTrainer"/> needs of a model: its module (weights, train/eval), the parameters to
+/// What <see cref="EmotionClassifierTrainer"/> needs of a model: its module (weights, train/eval), the parameters to
 /// optimise and which of them are pretrained (they get <c>learning_rate_wav2vec2</c>), a collator for its
 /// input, one forward + loss, and a checkpoint format. One adapter per model kind implements it; disposing
 /// it releases the module and any frozen encoder the adapter owns.

@@ -163,6 +163,6 @@ public sealed class BadInputTests
         var verbose = ProcessRunner.Cli("transcribe", "--model", dir.File("cut.bin"), wav, "--verbose");
         Assert.Equal(1, verbose.ExitCode);
         Assert.StartsWith("error: ", verbose.StdErr, StringComparison.Ordinal);
-        Assert.Contains("   at WavFusion.Speech.Whisper.WhisperGgmlFile", verbose.StdErr, StringComparison.Ordinal);
+        Assert.Contains("   at WavFusion.Models.Whisper.WhisperGgmlFile", verbose.StdErr, StringComparison.Ordinal);
     }
 }

@@ -21,7 +21,7 @@ namespace WavFusion.Training.Trainer;
 /// epoch is kept as its own checkpoint and scores the test split at the end.
 /// Output folder: <c>checkpoints/last</c>, <c>checkpoints/best</c>, <c>train_log.jsonl</c>, <c>metrics.json</c>, <c>predictions.csv</c>.
 /// </summary>
-public sealed class WavFusionTrainer
+public sealed class EmotionClassifierTrainer
 {
     public const string LogFile = "train_log.jsonl";
     public const string MetricsFile = Scoring.MetricsFile;
@@ -37,7 +37,7 @@ public sealed class WavFusionTrainer
     private readonly TextWriter _progress;
 
     /// <param name="progress">Where the per-epoch progress line goes; standard error by default.</param>
-    public WavFusionTrainer(TrainerOptions options, TextWriter? progress = null)
+    public EmotionClassifierTrainer(TrainerOptions options, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

@@ -80,9 +80,9 @@ public sealed class ClassifierAdapterTests
         var data = new TrainingSplits(ExperimentReportTests.TextItems(18, 1), ExperimentReportTests.TextItems(9, 2).Select(Renamed("val")).ToArray(),
             ExperimentReportTests.TextItems(9, 3).Select(Renamed("test")).ToArray());
         var options = new TrainerOptions { Epochs = 3, BatchSize = 6, LearningRateNew = 1e-2, EarlyStoppingPatience = 0, OutputDir = dir.File("run") };
-        var trainer = new WavFusionTrainer(options, TextWriter.Null);
+        var trainer = new EmotionClassifierTrainer(options, TextWriter.Null);
         var seen = new List<BatchProgress>();
-        var result = new WavFusionTrainer(options, TextWriter.Null) { Batches = new SynchronousProgress<BatchProgress>(seen.Add) }.Train(classifier, data);
+        var result = new EmotionClassifierTrainer(options, TextWriter.Null) { Batches = new SynchronousProgress<BatchProgress>(seen.Add) }.Train(classifier, data);
 
         Assert.Equal(3, result.EpochsCompleted);
         Assert.Equal((1, BatchPhase.Train, 6, 18), (seen[0].Epoch, seen[0].Phase, seen[0].Done, seen[0].Total));

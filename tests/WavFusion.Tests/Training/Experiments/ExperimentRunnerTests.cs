@@ -45,10 +45,10 @@ public sealed class ExperimentRunnerTests
         Assert.Equal(results.Average(r => r.TestMetrics.WeightedF1), summary["mean"]!["weighted_f1"]!.GetValue<double>(), 12);
         foreach (var (fold, result) in folds.Zip(results))
         {
-            foreach (var file in new[] { Scoring.MetricsFile, Scoring.PredictionsFile, ReportPlots.ConfusionMatrixFile, ReportPlots.TrainingCurvesFile, WavFusionTrainer.LogFile })
+            foreach (var file in new[] { Scoring.MetricsFile, Scoring.PredictionsFile, ReportPlots.ConfusionMatrixFile, ReportPlots.TrainingCurvesFile, EmotionClassifierTrainer.LogFile })
                 Assert.True(File.Exists(Path.Combine(fold.OutputDir, file)), $"{fold.OutputDir}/{file}");
 
-            string best = Path.Combine(fold.OutputDir, WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint);
+            string best = Path.Combine(fold.OutputDir, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint);
             var classifier = ExperimentModels.FromCheckpoint(best, config);
             using var owned = classifier;
             var test = ExperimentRunner.Splits(fold.Partition, prepared).Test;
@@ -64,7 +64,7 @@ public sealed class ExperimentRunnerTests
         var other = config with { ModelConfig = (JsonObject)JsonNode.Parse(config.ModelConfig.ToJsonString().Replace("\"text_gru_hidden\":4", "\"text_gru_hidden\":2", StringComparison.Ordinal))! };
         using var fresh = ExperimentModels.Build(other);
         Assert.Throws<CheckpointException>(() => WavFusion.Training.Classifiers.ClassifierCheckpoint.LoadInto(fresh,
-            Path.Combine(folds[0].OutputDir, WavFusionTrainer.CheckpointsFolder, WavFusionTrainer.BestCheckpoint)));
+            Path.Combine(folds[0].OutputDir, EmotionClassifierTrainer.CheckpointsFolder, EmotionClassifierTrainer.BestCheckpoint)));
     }
 
     /// <summary>Five leave-one-session-out folds over the same items: fold k tests on session k, validates on the next.</summary>

@@ -6,6 +6,7 @@ using WavFusion.Tests.Fusion;
 using WavFusion.Tests.Infrastructure;
 using WavFusion.Tests.Parity;
 using WavFusion.Tests.Trainer;
+using WavFusion.Training.Classifiers;
 using WavFusion.Training.Cache;
 using WavFusion.Training.Data;
 using WavFusion.Training.Features;
@@ -129,12 +130,12 @@ public sealed class ItemFeaturizerTests(ITestOutputHelper output) : IDisposable
         torch.manual_seed(1);
         using var model = new WavFusionModel(SyntheticEmotionData.TinyConfig());
         var cache = new FeatureCache(_dir.File("cache"));
-        var collator = new BatchCollator(model, cache);
+        var collator = new WavFusionBatchCollator(model, cache);
 
         using (torch.NewDisposeScope()) collator.Collate(counting);
         Assert.All(counting, c => Assert.Equal(1, c.AudioReads));
         using (torch.NewDisposeScope()) collator.Collate(counting);
-        using (torch.NewDisposeScope()) new BatchCollator(model, new FeatureCache(_dir.File("cache"))).Collate(counting);
+        using (torch.NewDisposeScope()) new WavFusionBatchCollator(model, new FeatureCache(_dir.File("cache"))).Collate(counting);
         Assert.All(counting, c => Assert.Equal(1, c.AudioReads));
         Assert.Equal(new FeatureCacheStats(3, 3, 0), cache.Stats);
     }

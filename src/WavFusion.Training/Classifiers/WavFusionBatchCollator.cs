@@ -1,13 +1,11 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text.Json;
-using TorchSharp;
 using WavFusion.Models.Fusion;
 using WavFusion.Models.Wav2Vec2;
 using WavFusion.Training.Cache;
+using WavFusion.Training.Trainer;
 using static TorchSharp.torch;
 
-namespace WavFusion.Training.Trainer;
+namespace WavFusion.Training.Classifiers;
 
 /// <summary>
 /// Pads items into a <see cref="WavFusionInput"/>. Audio goes through the frozen wav2vec2 CNN + shallow
@@ -17,16 +15,18 @@ namespace WavFusion.Training.Trainer;
 /// under a hash of the frozen weights, so only the first epoch pays for it.
 /// Tensors are created in the caller's dispose scope; the trainer opens one per batch.
 /// </summary>
-public sealed class BatchCollator : IBatchCollator
+public sealed class WavFusionBatchCollator : IBatchCollator
 {
     public const string CacheKind = "wav2vec2-shallow";
+
+    private const string Hidden = "hidden";
 
     private readonly WavFusionModel _model;
     private readonly FeatureCache? _cache;
     private readonly Wav2Vec2FeatureExtractor _extractor;
     private readonly Device _device;
 
-    public BatchCollator(WavFusionModel model, FeatureCache? cache, Wav2Vec2FeatureExtractor? extractor = null)
+    public WavFusionBatchCollator(WavFusionModel model, FeatureCache? cache, Wav2Vec2FeatureExtractor? extractor = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
@@ -43,7 +43,7 @@ public sealed class BatchCollator : IBatchCollator
     {
         ArgumentNullException.ThrowIfNull(items);
         if (items.Count == 0) throw new ArgumentException("cannot collate an empty batch", nameof(items));
-        var shallow = items.Select(Shallow).ToArray();
+        var shallow = items.Select(i => AudioFeatures.Cached(_cache, CacheKind, FrozenModelHash, i, Hidden, EncodeShallow)).ToArray();
         var (hidden, frameMask) = SequencePadding.Pad(shallow, "shallow audio", _model.Config.Audio.HiddenSize, _device);
         var text = SequencePadding.Modality(items, i => i.Text, "text", _model.Config.TextDim, _device);
         var visual = SequencePadding.Modality(items, i => i.Visual, "visual", _model.Config.VisualDim, _device);
@@ -52,43 +52,12 @@ public sealed class BatchCollator : IBatchCollator
             WavFusionInput.FromShallow(new ShallowAudio(hidden, frameMask), text, visual), labels, items.Select(i => i.Id).ToArray());
     }
 
-    /// <summary>
-    /// The cache key of an item's audio: its own <see cref="IAudioKeyed.AudioKey"/> when it has one (then the
-    /// samples are only touched on a cache miss), else <see cref="ContentKey"/>.
-    /// </summary>
-    public static string AudioKey(ITrainingItem item) => item is IAudioKeyed keyed ? keyed.AudioKey : ContentKey(item);
-
-    /// <summary>Identifies an item's audio content, so a reader that reuses an id for changed audio misses the cache.</summary>
-    public static string ContentKey(ITrainingItem item)
-    {
-        ArgumentNullException.ThrowIfNull(item);
-        var digest = SHA256.HashData(MemoryMarshal.AsBytes(item.Audio.AsSpan()));
-        return $"{item.Id}|{item.Audio.Length}|{Convert.ToHexStringLower(digest)}";
-    }
-
-    private Tensor Shallow(ITrainingItem item)
-    {
-        if (_cache is null) return EncodeShallow(item)["hidden"];
-        var cached = _cache.GetOrCompute(CacheKind, FrozenModelHash, AudioKey(item), () => EncodeShallow(item));
-        if (!cached.TryGetValue("hidden", out var hidden))
-            throw new InvalidDataException($"feature cache entry of item '{item.Id}' has no 'hidden' tensor");
-        return hidden;
-    }
-
     private Dictionary<string, Tensor> EncodeShallow(ITrainingItem item)
     {
-        Tensor values;
-        try
-        {
-            values = _extractor.Normalize(item.Audio);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"item '{item.Id}': {e.Message}", e);
-        }
+        var values = AudioFeatures.Normalize(_extractor, item);
         using var shallow = _model.EncodeShallow(values.to(_device));
         // The cache writes CPU tensors; one frame-major (frames, hidden) tensor per item.
-        return new Dictionary<string, Tensor> { ["hidden"] = shallow.Hidden[0].cpu().contiguous() };
+        return new Dictionary<string, Tensor> { [Hidden] = shallow.Hidden[0].cpu().contiguous() };
     }
 
     private static string FrozenHash(WavFusionModel model, Wav2Vec2FeatureExtractor extractor)

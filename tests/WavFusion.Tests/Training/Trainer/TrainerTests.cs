@@ -5,6 +5,7 @@ using TorchSharp;
 using WavFusion.Models.Fusion;
 using WavFusion.Tests.Fusion;
 using WavFusion.Tests.Infrastructure;
+using WavFusion.Training.Classifiers;
 using WavFusion.Training.Evaluation;
 using WavFusion.Training.Trainer;
 using Xunit.Abstractions;
@@ -34,7 +35,7 @@ public sealed class TrainerTests(ITestOutputHelper output)
         var data = SyntheticEmotionData.Splits();
         using var model = NewModel();
         var progress = new StringWriter();
-        var trainer = new WavFusionTrainer(Options(dir.File("run")), progress);
+        var trainer = new EmotionClassifierTrainer(Options(dir.File("run")), progress);
 
         var result = trainer.Train(model, data);
         output.WriteLine(progress.ToString());
@@ -54,13 +55,13 @@ public sealed class TrainerTests(ITestOutputHelper output)
         Assert.Contains("epoch 6/6", lines[^1], StringComparison.Ordinal);
         Assert.Contains("ETA", lines[0], StringComparison.Ordinal);
 
-        var log = File.ReadAllLines(Path.Combine(result.OutputDir, WavFusionTrainer.LogFile)).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToArray();
+        var log = File.ReadAllLines(Path.Combine(result.OutputDir, EmotionClassifierTrainer.LogFile)).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToArray();
         Assert.Equal([1, 2, 3, 4, 5, 6], log.Select(r => r.Epoch));
         Assert.All(log, r => Assert.True(r.Seconds > 0 && double.IsFinite(r.TrainLoss) && r.LearningRateNew > 0));
 
         // predictions.csv reproduces metrics.json.
         var labels = SyntheticEmotionData.Labels;
-        var rows = File.ReadAllLines(Path.Combine(result.OutputDir, WavFusionTrainer.PredictionsFile));
+        var rows = File.ReadAllLines(Path.Combine(result.OutputDir, EmotionClassifierTrainer.PredictionsFile));
         Assert.Equal("item,label,prediction,p_calm,p_tense,p_glad", rows[0]);
         Assert.Equal(data.Test.Count, rows.Length - 1);
         var parsed = rows.Skip(1).Select(r => r.Split(',')).ToArray();
@@ -73,7 +74,7 @@ public sealed class TrainerTests(ITestOutputHelper output)
         }
         var recomputed = ClassificationMetrics.Compute(
             parsed.Select(p => Array.IndexOf(labels, p[1])).ToArray(), parsed.Select(p => Array.IndexOf(labels, p[2])).ToArray(), [0, 1, 2]);
-        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(result.OutputDir, WavFusionTrainer.MetricsFile)))!;
+        var metrics = JsonNode.Parse(File.ReadAllText(Path.Combine(result.OutputDir, EmotionClassifierTrainer.MetricsFile)))!;
         Assert.Equal(recomputed.Accuracy, metrics["accuracy"]!.GetValue<double>(), 12);
         Assert.Equal(recomputed.WeightedF1, metrics["weighted_f1"]!.GetValue<double>(), 12);
         Assert.Equal(recomputed.MacroF1, metrics["macro_f1"]!.GetValue<double>(), 12);
@@ -99,27 +100,27 @@ public sealed class TrainerTests(ITestOutputHelper output)
 
         TrainingResult uninterrupted;
         using (var model = NewModel())
-            uninterrupted = new WavFusionTrainer(Options(dir.File("straight"), epochs: 3), TextWriter.Null).Train(model, data);
+            uninterrupted = new EmotionClassifierTrainer(Options(dir.File("straight"), epochs: 3), TextWriter.Null).Train(model, data);
 
         using var cts = new CancellationTokenSource();
         using (var model = NewModel())
         {
-            var trainer = new WavFusionTrainer(Options(dir.File("crash"), epochs: 3), TextWriter.Null);
+            var trainer = new EmotionClassifierTrainer(Options(dir.File("crash"), epochs: 3), TextWriter.Null);
             Assert.Throws<OperationCanceledException>(() =>
             {
                 trainer.Train(model, data, epochs: new Synchronous(r => { if (r.Epoch == 1) cts.Cancel(); }), cancellationToken: cts.Token);
             });
             Assert.True(Directory.Exists(trainer.LastCheckpointDir));
-            Assert.False(File.Exists(Path.Combine(trainer.OutputDir, WavFusionTrainer.MetricsFile)));
+            Assert.False(File.Exists(Path.Combine(trainer.OutputDir, EmotionClassifierTrainer.MetricsFile)));
         }
 
         TrainingResult resumed;
         using (var model = NewModel())
-            resumed = new WavFusionTrainer(Options(dir.File("crash"), epochs: 3), TextWriter.Null).Train(model, data, resume: true);
+            resumed = new EmotionClassifierTrainer(Options(dir.File("crash"), epochs: 3), TextWriter.Null).Train(model, data, resume: true);
 
         Assert.Equal([2, 3], resumed.History.Select(h => h.Epoch));
         Assert.Equal(3, resumed.EpochsCompleted);
-        var log = File.ReadAllLines(Path.Combine(resumed.OutputDir, WavFusionTrainer.LogFile)).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToArray();
+        var log = File.ReadAllLines(Path.Combine(resumed.OutputDir, EmotionClassifierTrainer.LogFile)).Select(l => JsonSerializer.Deserialize<EpochRecord>(l)!).ToArray();
         Assert.Equal([1, 2, 3], log.Select(r => r.Epoch));
         for (int e = 0; e < 2; e++)
         {
@@ -154,7 +155,7 @@ public sealed class TrainerTests(ITestOutputHelper output)
     public void Collation_pads_streams_with_masks_and_marks_missing_text_absent()
     {
         using var model = NewModel();
-        var collator = new BatchCollator(model, cache: null);
+        var collator = new WavFusionBatchCollator(model, cache: null);
         var items = new ITrainingItem[]
         {
             new TrainingItem("a", 0, new float[3200].Select((_, i) => MathF.Sin(i * 0.1f)).ToArray(), torch.ones(2, 12)),

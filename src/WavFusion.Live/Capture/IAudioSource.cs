@@ -1,0 +1,60 @@
+using System.Threading.Channels;
+using WavFusion.Media;
+
+namespace WavFusion.Live.Capture;
+
+/// <summary>
+/// A source of audio (microphone, file, gRPC push). It converts whatever it reads to 16 kHz mono float
+/// (<see cref="AudioChunk.SampleRate"/>) and stamps each chunk with its originating stream time: samples
+/// captured so far / rate, so time advances at the sample rate whatever the delivery jitter.
+/// Capture runs on a dedicated thread, never on the thread pool.
+/// </summary>
+public interface IAudioSource : IAsyncDisposable
+{
+    /// <summary>A name for logs and errors: the device or file.</summary>
+    string Name { get; }
+
+    /// <summary>What went wrong and was recovered from (overruns, dropped reads), counted.</summary>
+    CaptureCounters Counters { get; }
+
+    /// <summary>
+    /// Captures until <paramref name="cancellationToken"/> fires (returning within 100 ms) or the input ends,
+    /// writing chunks to <paramref name="output"/>; completes <paramref name="output"/> when done. A device that
+    /// cannot be opened fails with an error naming it.
+    /// </summary>
+    Task RunAsync(ChannelWriter<AudioChunk> output, CancellationToken cancellationToken);
+}
+
+/// <summary>A source of video frames (camera, file, URL, gRPC push), each stamped with its stream time.</summary>
+public interface IVideoSource : IAsyncDisposable
+{
+    string Name { get; }
+
+    CaptureCounters Counters { get; }
+
+    /// <summary>Captures until cancelled or the input ends; completes <paramref name="output"/> when done.</summary>
+    Task RunAsync(ChannelWriter<VideoFrame> output, CancellationToken cancellationToken);
+}
+
+/// <summary>Counters a source keeps while it runs; read from any thread.</summary>
+public sealed class CaptureCounters
+{
+    private long _overruns;
+    private long _reconnects;
+    private long _frames;
+
+    /// <summary>ALSA overruns (xruns) recovered with snd_pcm_recover.</summary>
+    public long Overruns => Interlocked.Read(ref _overruns);
+
+    /// <summary>Disconnects recovered by reopening the device.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    /// <summary>Chunks or frames delivered.</summary>
+    public long Delivered => Interlocked.Read(ref _frames);
+
+    public void Overrun() => Interlocked.Increment(ref _overruns);
+
+    public void Reconnect() => Interlocked.Increment(ref _reconnects);
+
+    public void Deliver() => Interlocked.Increment(ref _frames);
+}
