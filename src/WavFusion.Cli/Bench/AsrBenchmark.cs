@@ -66,7 +66,7 @@ internal static class AsrBenchmark
         var dtype = half ? ScalarType.Float16 : ScalarType.Float32;
         Console.WriteLine($"libtorch {torch.__version__}, device {device}, {dtype}, {threads} thread(s), {Environment.ProcessorCount} core(s), OpenMP wait: {OpenMpWaitPolicy.Describe()}");
         // Decoding runs some 150 small operators per token: how long libtorch's OpenMP threads spin between them
-        // (OpenMpWaitPolicy, chosen before libtorch loads) moves this figure by 1.5-2x either way.
+        // (OpenMpWaitPolicy, chosen before libtorch loads) moves this figure a lot, so the header prints the policy.
         foreach (var size in sizes)
         {
             var config = Dimensions(size);

@@ -45,43 +45,43 @@ internal static class ModelBenchmark
                     Console.Error.WriteLine($"error: --sizes: unknown size '{s}' (base, demo)");
                     return 2;
                 }
-            FrameLinear.Path = parse.GetValue(frameLinear) switch
+            var path = parse.GetValue(frameLinear) switch
             {
                 "conv" => FrameLinearPath.Convolution,
                 "linear" => FrameLinearPath.Linear,
                 _ => FrameLinearPath.Auto,
             };
-            Run(parse.GetValue(onnx), parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(memoryRuns), chosen);
+            Run(parse.GetValue(onnx), parse.GetValue(threads), parse.GetValue(seconds), parse.GetValue(memoryRuns), chosen, path);
             return 0;
         });
         return command;
     }
 
-    private static void Run(FileInfo? onnxPath, int threads, double minSeconds, int memoryForwards, string[] sizes)
+    private static void Run(FileInfo? onnxPath, int threads, double minSeconds, int memoryForwards, string[] sizes, FrameLinearPath frameLinear)
     {
         torch.set_num_threads(threads);
         Console.WriteLine($"libtorch {torch.__version__}, {threads} thread(s), {Environment.ProcessorCount} core(s); random weights, real dimensions; inference mode; " +
-                          $"wav2vec2 frame linears: {FrameLinear.Path.ToString().ToLowerInvariant()}; OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}; {WavFusion.Core.Runtime.NativeMemoryPolicy.Describe()}");
+                          $"wav2vec2 frame linears: {frameLinear.ToString().ToLowerInvariant()}; OpenMP wait: {WavFusion.Core.Runtime.OpenMpWaitPolicy.Describe()}; {WavFusion.Core.Runtime.NativeMemoryPolicy.Describe()}");
         foreach (var size in sizes)
         {
             var config = size == "base" ? WavFusionConfig.Base() : WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
-            BenchSize(size, config, minSeconds);
+            BenchSize(size, config, minSeconds, frameLinear);
         }
 
-        if (onnxPath is not null) CompareWithOnnxRuntime(onnxPath, threads, minSeconds);
+        if (onnxPath is not null) CompareWithOnnxRuntime(onnxPath, threads, minSeconds, frameLinear);
 
-        if (memoryForwards > 0) WatchNativeMemory(memoryForwards);
-        Console.WriteLine($"wav2vec2 frame linears: {FrameLinear.Describe()}");
+        if (memoryForwards > 0) WatchNativeMemory(memoryForwards, frameLinear);
+        Console.WriteLine($"wav2vec2 frame linears: {FrameLinear.Describe(frameLinear)}");
     }
 
-    private static void BenchSize(string size, WavFusionConfig config, double minSeconds)
+    private static void BenchSize(string size, WavFusionConfig config, double minSeconds, FrameLinearPath frameLinear)
     {
         torch.manual_seed(0);
-        using var model = new WavFusionModel(config);
+        using var model = new WavFusionModel(config, frameLinear: frameLinear);
         model.eval();
         long total = model.parameters().Sum(p => p.numel());
         long trainable = model.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
-        using var encoder = new Wav2Vec2Model(config.Audio);
+        using var encoder = new Wav2Vec2Model(config.Audio, frameLinear: frameLinear);
         encoder.eval();
         long encoderParameters = encoder.parameters().Sum(p => p.numel());
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -105,11 +105,11 @@ internal static class ModelBenchmark
     }
 
     /// <summary>The wav2vec2-base encoder against ONNX Runtime on the same export's shapes, timed alternately.</summary>
-    private static void CompareWithOnnxRuntime(FileInfo onnxPath, int threads, double minSeconds)
+    private static void CompareWithOnnxRuntime(FileInfo onnxPath, int threads, double minSeconds, FrameLinearPath frameLinear)
     {
         using var ort = new OnnxReference(onnxPath.FullName, threads);
         torch.manual_seed(0);
-        using var encoder = new Wav2Vec2Model(Wav2Vec2Config.Base());
+        using var encoder = new Wav2Vec2Model(Wav2Vec2Config.Base(), frameLinear: frameLinear);
         encoder.eval();
         Console.WriteLine($"wav2vec2-base: TorchSharp vs ONNX Runtime ({onnxPath.Name}), runs alternated:");
         foreach (var (name, batch, seconds) in Shapes)
@@ -134,11 +134,11 @@ internal static class ModelBenchmark
         forward();
     }, warmup: 1, minRuns: 3, minSeconds: minSeconds);
 
-    private static void WatchNativeMemory(int forwards)
+    private static void WatchNativeMemory(int forwards, FrameLinearPath frameLinear)
     {
         var config = WavFusionConfig.Load(ProductPaths.Config("wavfusion-demo.json"));
         torch.manual_seed(0);
-        using var model = new WavFusionModel(config);
+        using var model = new WavFusionModel(config, frameLinear: frameLinear);
         model.eval();
         using var audio = torch.randn(1, 4 * Rate);
         using var text = torch.randn(1, 12, config.TextDim);

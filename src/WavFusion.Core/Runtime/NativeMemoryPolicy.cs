@@ -6,11 +6,10 @@ namespace WavFusion.Core.Runtime;
 /// libtorch's CPU allocator is plain malloc/free, and glibc hands every block above its mmap threshold (128 KiB at
 /// first, growing with use to at most 32 MiB) straight to the kernel and returns it on free. A wav2vec2 forward
 /// allocates and frees activations of 1-100 MiB per layer, so each forward maps fresh pages and the kernel faults
-/// and zeroes every one of them: measured on the 2-core build machine, 7.4 million page faults in one
-/// `bench model` run, and wav2vec2-base taking 1.6x ONNX Runtime's time (whose arena reuses its memory) when the
-/// two alternate. <see cref="RetainFreedMemory"/> tells glibc to serve blocks up to 32 MiB from its heap and to
-/// keep freed heap memory for the next forward (the process stays at its working-set peak instead of returning
-/// it to the kernel after every forward), which removed 80 % of the faults. Nothing is set when the user tuned
+/// and zeroes every one of them, which ONNX Runtime's arena (reusing its memory) never pays.
+/// <see cref="RetainFreedMemory"/> tells glibc to serve blocks up to 32 MiB from its heap and to keep freed heap
+/// memory for the next forward (the process stays at its working-set peak instead of returning it to the kernel
+/// after every forward), which removes most of the faults (README, "Performance notes"). Nothing is set when the user tuned
 /// malloc through <c>GLIBC_TUNABLES</c> or the <c>MALLOC_*_</c> variables, nor on a C library other than glibc.
 /// </summary>
 public static partial class NativeMemoryPolicy

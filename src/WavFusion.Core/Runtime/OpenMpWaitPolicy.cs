@@ -7,14 +7,11 @@ namespace WavFusion.Core.Runtime;
 /// libtorch's CPU kernels run on libgomp, whose idle threads spin at every barrier: 300,000 spins (a few
 /// milliseconds) by default, or for minutes with OMP_WAIT_POLICY=ACTIVE. WavFusion.Live shares its cores — capture,
 /// Whisper, the feature encoders and the model run side by side, and tests and training share the machine with
-/// other processes — and long spins starve the rest: measured on the 2-core build machine under load, a tiny
-/// EfficientNet over 16 frames took 1.5 s spinning vs 30 ms passive. Not spinning at all (PASSIVE) costs a futex
-/// sleep and wake-up at every operator instead, which a Whisper decoding step (some 150 small operators per token)
-/// cannot afford: base size, 22.5 ms per token passive vs 14.5 ms spinning briefly on a quiet machine.
-/// A short spin bridges the gap between one operator and the next and then sleeps, so it keeps nearly all of the
-/// speed and little of the starvation (with one core busy elsewhere: 31 ms per token vs 27 ms passive and 58 ms
-/// with libgomp's default). The entry points therefore ask for <see cref="DefaultSpinCount"/> spins unless the user
-/// chose a policy. libgomp reads its environment once, when libtorch is loaded, and .NET's
+/// other processes — and long spins starve the rest. Not spinning at all (PASSIVE) costs a futex sleep and
+/// wake-up at every operator instead, which a Whisper decoding step (some 150 small operators per token) cannot
+/// afford. A short spin bridges the gap between one operator and the next and then sleeps, so it keeps nearly all
+/// of the speed and little of the starvation (the figures are in the README's "Performance notes"). The entry
+/// points therefore ask for <see cref="DefaultSpinCount"/> spins unless the user chose a policy. libgomp reads its environment once, when libtorch is loaded, and .NET's
 /// Environment.SetEnvironmentVariable does not reach the C runtime's environment on Unix, so this calls libc's
 /// setenv and must run before the first tensor is created.
 /// </summary>
@@ -25,9 +22,8 @@ public static partial class OpenMpWaitPolicy
 
     /// <summary>
     /// Spins before an idle libgomp thread sleeps: about 30 µs by libgomp's own estimate (100,000 spins per
-    /// millisecond), more on CPUs with a slow pause instruction. Swept on the 2-core build machine (Whisper base
-    /// decoding, quiet and with one core busy): 0, 1,000, 3,000, 10,000, 30,000, 100,000 and 300,000; 3,000 was
-    /// within 5 % of the best quiet figure and within 15 % of the best loaded one.
+    /// millisecond), more on CPUs with a slow pause instruction. Chosen by sweeping the spin count for Whisper base
+    /// decoding on a quiet and on a loaded machine: the value closest to the best of both (README, "Performance notes").
     /// </summary>
     public const int DefaultSpinCount = 3000;
 

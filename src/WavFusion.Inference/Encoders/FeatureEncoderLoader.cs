@@ -7,10 +7,10 @@ using static TorchSharp.torch;
 
 namespace WavFusion.Inference.Encoders;
 
-/// <summary>Opens the frozen text and image encoders from the folders users download (DESIGN.md §2).</summary>
+/// <summary>Opens the frozen text and image encoders from the folders users download (README, "Pretrained weights").</summary>
 public static class FeatureEncoderLoader
 {
-    /// <summary>Image side the encoder runs at when config.json names no <c>image_size</c> (DESIGN.md §1.1).</summary>
+    /// <summary>Image side the encoder runs at when config.json names no <c>image_size</c>: EfficientNet-B0's, and WavFusion's 224×224 face frames.</summary>
     public const int DefaultImageSize = 224;
 
     /// <summary>

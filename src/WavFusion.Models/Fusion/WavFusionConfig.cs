@@ -6,7 +6,7 @@ using WavFusion.Models.Branches;
 namespace WavFusion.Models.Fusion;
 
 /// <summary>
-/// WavFusion configuration (DESIGN.md §1.1). The wav2vec2 part is either inline (<c>wav2vec2</c>, a
+/// Configuration of <see cref="WavFusionModel"/>, the paper's defaults unless set. The wav2vec2 part is either inline (<c>wav2vec2</c>, a
 /// Hugging Face config.json object) or a path to one (<c>wav2vec2_config_path</c>, relative to this file);
 /// the last <c>deep_layers</c> transformer layers are fused, the others stay frozen.
 /// </summary>

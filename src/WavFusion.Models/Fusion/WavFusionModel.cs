@@ -34,14 +34,16 @@ public sealed class WavFusionModel : nn.Module<WavFusionInput, WavFusionOutput>
     /// <param name="device">Where parameters live; <c>torch.META</c> inspects the layout without allocating.</param>
     /// <param name="modalityDropoutGenerator">Source of the training-time modality drops; by default one seeded
     /// from torch's global generator, so <c>torch.manual_seed</c> makes a run reproducible.</param>
-    public WavFusionModel(WavFusionConfig config, Device? device = null, Generator? modalityDropoutGenerator = null)
+    /// <param name="frameLinear">How wav2vec2's per-frame linear layers run on the CPU (<see cref="FrameLinear"/>).</param>
+    public WavFusionModel(WavFusionConfig config, Device? device = null, Generator? modalityDropoutGenerator = null,
+        FrameLinearPath frameLinear = FrameLinearPath.Auto)
         : base(nameof(WavFusionModel))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
         var audio = config.Audio;
-        wav2vec2 = new Wav2Vec2Model(audio, device);
+        wav2vec2 = new Wav2Vec2Model(audio, device, frameLinear);
         if (config.Fusion == FusionKind.Gated)
         {
             cross_attention = new ModuleDict<GatedCrossModalAttention>();

@@ -24,10 +24,9 @@ public enum FrameLinearPath
 /// over a channels-last view of the same memory — (B, T, in) is exactly NHWC of a (B, in, T, 1) image — which
 /// hands it to oneDNN's JIT kernels instead of the sgemm behind <c>F.linear</c>; no data is copied on the way in
 /// or out, and the result is the same product (the same sums, in another order).
-/// Which of the two is faster depends on the CPU and the shape, and not smoothly: on an earlier 2-core build
-/// machine the convolution took 0.6-0.9× the time of <c>F.linear</c> for wav2vec2-base shapes; on a 2-core AVX2-only
-/// EPYC it took 1.0-1.7× for most shapes and 3-4× for the 3072→768 output layer at 250-750 frames (a 10 s clip
-/// ran 1.5× slower for it). So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape (rows in quarter-octave steps) is timed
+/// Which of the two is faster depends on the CPU and the shape, and not smoothly: the convolution wins on some
+/// machines and loses badly on others, for some shapes only (README, "Performance notes").
+/// So by default (<see cref="FrameLinearPath.Auto"/>) each (rows, in, out) shape (rows in quarter-octave steps) is timed
 /// once on both paths, alternated, the first time it runs without autograd, and the faster path is kept for it —
 /// the way cuDNN's benchmark mode picks convolution algorithms. With autograd on (training) Auto always takes
 /// <c>F.linear</c>, so a run's numbers never depend on a timing. Off the CPU, for other ranks or dtypes, or non-contiguous input it is always the plain linear layer.
@@ -39,25 +38,23 @@ public static class FrameLinear
 
     private static readonly ConcurrentDictionary<(long Rows, long In, long Out), bool> s_useConvolution = new();
 
-    /// <summary>The path for every CPU call; the benchmark sets it to compare the paths in one process.</summary>
-    public static FrameLinearPath Path { get; set; } = FrameLinearPath.Auto;
-
-    /// <summary>The tuned choice per (rows = B·T, in, out): true = convolution. Empty until <see cref="FrameLinearPath.Auto"/> has timed a shape.</summary>
+    /// <summary>
+    /// The tuned choice per (rows = B·T, in, out): true = convolution. Empty until <see cref="FrameLinearPath.Auto"/> has
+    /// timed a shape. Shared by the process like cuDNN's benchmark cache: it records measurements of this machine, not a
+    /// setting, and is safe to read and fill from concurrent sessions (a shape two threads tune at once keeps the first result).
+    /// </summary>
     public static IReadOnlyDictionary<(long Rows, long In, long Out), bool> TunedShapes => s_useConvolution;
 
     /// <summary>Forgets the tuned choices (a new process starts empty anyway).</summary>
     public static void ResetTuning() => s_useConvolution.Clear();
 
-    /// <summary>One line for benchmark headers: the mode and, for Auto, how many tuned shapes took each path.</summary>
-    public static string Describe()
+    /// <summary>One line for benchmark output: the path and, for Auto, how many tuned shapes took each path so far.</summary>
+    public static string Describe(FrameLinearPath path)
     {
-        if (Path != FrameLinearPath.Auto) return Path == FrameLinearPath.Convolution ? "oneDNN 1x1 convolution" : "F.linear";
+        if (path != FrameLinearPath.Auto) return path == FrameLinearPath.Convolution ? "oneDNN 1x1 convolution" : "F.linear";
         int conv = s_useConvolution.Values.Count(v => v);
         return $"auto-tuned per shape ({conv} of {s_useConvolution.Count} timed shapes on the 1x1 convolution)";
     }
-
-    /// <summary>(B, T, in) → (B, T, out) on the path <see cref="Path"/> says.</summary>
-    public static Tensor Apply(Linear linear, Tensor frames) => Apply(linear, frames, Path);
 
     /// <summary>(B, T, in) → (B, T, out) on <paramref name="path"/> (where the CPU conditions allow the convolution).</summary>
     public static Tensor Apply(Linear linear, Tensor frames, FrameLinearPath path)

@@ -23,8 +23,13 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
     public int HeadDim { get; }
     public int EmbedDim { get; }
 
-    public Wav2Vec2Attention(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2Attention))
+    /// <summary>How the projections run on the CPU (<see cref="FrameLinear"/>).</summary>
+    public FrameLinearPath FrameLinearPath { get; }
+
+    public Wav2Vec2Attention(Wav2Vec2Config config, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
+        : base(nameof(Wav2Vec2Attention))
     {
+        FrameLinearPath = frameLinear;
         EmbedDim = config.HiddenSize;
         NumHeads = config.NumAttentionHeads;
         HeadDim = EmbedDim / NumHeads;
@@ -41,9 +46,9 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long batch = hidden.shape[0], time = hidden.shape[1];
-        var q = SplitHeads(FrameLinear.Apply(q_proj, hidden), batch, time);
-        var k = SplitHeads(FrameLinear.Apply(k_proj, hidden), batch, time);
-        var v = SplitHeads(FrameLinear.Apply(v_proj, hidden), batch, time);
+        var q = SplitHeads(FrameLinear.Apply(q_proj, hidden, FrameLinearPath), batch, time);
+        var k = SplitHeads(FrameLinear.Apply(k_proj, hidden, FrameLinearPath), batch, time);
+        var v = SplitHeads(FrameLinear.Apply(v_proj, hidden, FrameLinearPath), batch, time);
         Tensor? mask = null;
         if (keyMask is not null)
         {
@@ -53,7 +58,7 @@ public sealed class Wav2Vec2Attention : nn.Module<Tensor, Tensor?, Tensor>
         }
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? dropoutProbability : 0.0);
         var merged = attended.transpose(1, 2).reshape(batch, time, EmbedDim);
-        return FrameLinear.Apply(out_proj, merged).MoveToOuterDisposeScope();
+        return FrameLinear.Apply(out_proj, merged, FrameLinearPath).MoveToOuterDisposeScope();
     }
 
     private Tensor SplitHeads(Tensor x, long batch, long time) => x.view(batch, time, NumHeads, HeadDim).transpose(1, 2);

@@ -19,7 +19,8 @@ public sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
 
     public bool StableLayerNorm { get; }
 
-    public Wav2Vec2Encoder(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2Encoder))
+    public Wav2Vec2Encoder(Wav2Vec2Config config, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
+        : base(nameof(Wav2Vec2Encoder))
     {
         StableLayerNorm = config.DoStableLayerNorm;
         layerDrop = config.LayerDrop;
@@ -27,7 +28,7 @@ public sealed class Wav2Vec2Encoder : nn.Module<Tensor, Tensor?, Tensor>
         layer_norm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps, device: device);
         dropout = nn.Dropout(config.HiddenDropout);
         layers = new ModuleList<Wav2Vec2EncoderLayer>();
-        for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new Wav2Vec2EncoderLayer(config, device));
+        for (int i = 0; i < config.NumHiddenLayers; i++) layers.Add(new Wav2Vec2EncoderLayer(config, device, frameLinear));
         RegisterComponents();
     }
 

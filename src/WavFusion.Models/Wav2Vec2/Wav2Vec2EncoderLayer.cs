@@ -19,13 +19,14 @@ public sealed class Wav2Vec2EncoderLayer : nn.Module<Tensor, Tensor?, Tensor>
 
     public bool StableLayerNorm { get; }
 
-    public Wav2Vec2EncoderLayer(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2EncoderLayer))
+    public Wav2Vec2EncoderLayer(Wav2Vec2Config config, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
+        : base(nameof(Wav2Vec2EncoderLayer))
     {
         StableLayerNorm = config.DoStableLayerNorm;
-        attention = new Wav2Vec2Attention(config, device);
+        attention = new Wav2Vec2Attention(config, device, frameLinear);
         dropout = nn.Dropout(config.HiddenDropout);
         layer_norm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps, device: device);
-        feed_forward = new Wav2Vec2FeedForward(config, device);
+        feed_forward = new Wav2Vec2FeedForward(config, device, frameLinear);
         final_layer_norm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps, device: device);
         RegisterComponents();
     }

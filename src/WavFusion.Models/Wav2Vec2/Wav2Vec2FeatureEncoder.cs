@@ -15,8 +15,8 @@ public sealed class Wav2Vec2FeatureEncoder : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Largest first-layer activation (bytes) one CPU pass may allocate; bigger batches run in chunks of rows.
     /// glibc serves larger blocks straight from the kernel (see <see cref="WavFusion.Core.Runtime.NativeMemoryPolicy"/>),
-    /// which faults in and zeroes fresh pages at every layer: eight 4 s windows took 1.5 s in the feature encoder
-    /// in one pass and 8 × 0.12 s one by one on the 2-core build machine. The layers never mix rows, so chunking is exact.
+    /// which faults in and zeroes fresh pages at every layer, so one big pass is slower than the same rows in chunks
+    /// (README, "Performance notes"). The layers never mix rows, so chunking is exact.
     /// </summary>
     public long CpuChunkBytes { get; set; } = DefaultCpuChunkBytes;
 

@@ -11,8 +11,13 @@ public sealed class Wav2Vec2FeatureProjection : nn.Module<Tensor, Tensor>
     private readonly Linear projection;
     private readonly Dropout dropout;
 
-    public Wav2Vec2FeatureProjection(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2FeatureProjection))
+    /// <summary>How the projection runs on the CPU (<see cref="FrameLinear"/>).</summary>
+    public FrameLinearPath FrameLinearPath { get; }
+
+    public Wav2Vec2FeatureProjection(Wav2Vec2Config config, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
+        : base(nameof(Wav2Vec2FeatureProjection))
     {
+        FrameLinearPath = frameLinear;
         layer_norm = nn.LayerNorm(config.ExtractDim, eps: config.LayerNormEps, device: device);
         projection = nn.Linear(config.ExtractDim, config.HiddenSize, device: device);
         dropout = nn.Dropout(config.FeatProjDropout);
@@ -23,6 +28,6 @@ public sealed class Wav2Vec2FeatureProjection : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = torch.NewDisposeScope();
-        return dropout.forward(FrameLinear.Apply(projection, layer_norm.forward(features))).MoveToOuterDisposeScope();
+        return dropout.forward(FrameLinear.Apply(projection, layer_norm.forward(features), FrameLinearPath)).MoveToOuterDisposeScope();
     }
 }

@@ -18,15 +18,21 @@ public sealed class Wav2Vec2Model : nn.Module
 
     public Wav2Vec2Config Config { get; }
 
+    public FrameLinearPath FrameLinearPath { get; }
+
     /// <summary>Builds a randomly initialised model; <paramref name="device"/> may be <c>torch.META</c> to inspect the layout without allocating.</summary>
-    public Wav2Vec2Model(Wav2Vec2Config config, Device? device = null) : base(nameof(Wav2Vec2Model))
+    /// <param name="frameLinear">How the per-frame linear layers run on the CPU (<see cref="FrameLinear"/>); a model's own
+    /// choice, so sessions in one process may differ.</param>
+    public Wav2Vec2Model(Wav2Vec2Config config, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
+        : base(nameof(Wav2Vec2Model))
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
+        FrameLinearPath = frameLinear;
         feature_extractor = new Wav2Vec2FeatureEncoder(config, device);
-        feature_projection = new Wav2Vec2FeatureProjection(config, device);
-        encoder = new Wav2Vec2Encoder(config, device);
+        feature_projection = new Wav2Vec2FeatureProjection(config, device, frameLinear);
+        encoder = new Wav2Vec2Encoder(config, device, frameLinear);
         RegisterComponents();
     }
 
@@ -34,11 +40,11 @@ public sealed class Wav2Vec2Model : nn.Module
     /// Loads a folder holding config.json and model.safetensors (or a sharded index, or pytorch_model.bin), or a weights file
     /// with config.json beside it. The model is returned in eval mode on the CPU unless <paramref name="device"/> says otherwise.
     /// </summary>
-    public static Wav2Vec2Model FromPretrained(string folderOrFile, Device? device = null)
+    public static Wav2Vec2Model FromPretrained(string folderOrFile, Device? device = null, FrameLinearPath frameLinear = FrameLinearPath.Auto)
     {
         var (configPath, weightsPath) = ResolveFiles(folderOrFile);
         var config = Wav2Vec2Config.Load(configPath);
-        var model = ModuleLoading.BuildAndLoad(() => new Wav2Vec2Model(config), m =>
+        var model = ModuleLoading.BuildAndLoad(() => new Wav2Vec2Model(config, frameLinear: frameLinear), m =>
         {
             using var scope = torch.NewDisposeScope();
             m.Load(ReadWeights(weightsPath), weightsPath);

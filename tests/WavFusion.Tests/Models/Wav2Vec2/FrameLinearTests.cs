@@ -107,4 +107,40 @@ public sealed class FrameLinearTests
         Assert.Equal((bucket, 768L, 3072L), key);
         Assert.InRange(key.Rows, rows, Math.Max(rows, (long)Math.Ceiling(rows * 1.25)));
     }
+
+    [Fact]
+    public void A_model_carries_its_own_path_to_every_frame_linear_so_two_models_may_differ()
+    {
+        var config = Wav2Vec2TestModels.Tiny(stable: false);
+        using var convolution = new Wav2Vec2Model(config, torch.META, FrameLinearPath.Convolution);
+        using var linear = new Wav2Vec2Model(config, torch.META, FrameLinearPath.Linear);
+        using var auto = new Wav2Vec2Model(config, torch.META);
+        foreach (var (model, path) in new[] { (convolution, FrameLinearPath.Convolution), (linear, FrameLinearPath.Linear), (auto, FrameLinearPath.Auto) })
+        {
+            Assert.Equal(path, model.FrameLinearPath);
+            Assert.Equal(path, model.feature_projection.FrameLinearPath);
+            foreach (var layer in model.encoder.layers)
+            {
+                Assert.Equal(path, layer.attention.FrameLinearPath);
+                Assert.Equal(path, layer.feed_forward.FrameLinearPath);
+            }
+        }
+    }
+
+    [Fact]
+    public void Models_on_either_path_give_the_same_hidden_states()
+    {
+        var config = Wav2Vec2TestModels.Tiny(stable: false);
+        using var linear = Wav2Vec2TestModels.Random(config, seed: 5, FrameLinearPath.Linear);
+        using var convolution = new Wav2Vec2Model(config, frameLinear: FrameLinearPath.Convolution);
+        convolution.load_state_dict(linear.state_dict());
+        convolution.eval();
+        using var audio = torch.randn(2, 400, generator: new torch.Generator(3));
+        using (torch.no_grad())
+        {
+            using var viaLinear = linear.forward(audio);
+            using var viaConvolution = convolution.forward(audio);
+            Assert.True(viaConvolution.LastHiddenState.allclose(viaLinear.LastHiddenState, atol: 1e-4));
+        }
+    }
 }

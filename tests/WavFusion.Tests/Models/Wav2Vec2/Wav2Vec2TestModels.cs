@@ -24,10 +24,10 @@ internal static class Wav2Vec2TestModels
         NumConvPosEmbeddingGroups = 2,
     };
 
-    public static Wav2Vec2Model Random(Wav2Vec2Config config, int seed)
+    public static Wav2Vec2Model Random(Wav2Vec2Config config, int seed, FrameLinearPath frameLinear = FrameLinearPath.Auto)
     {
         torch.manual_seed(seed);
-        var model = new Wav2Vec2Model(config);
+        var model = new Wav2Vec2Model(config, frameLinear: frameLinear);
         using (torch.no_grad())
         {
             foreach (var (_, p) in model.named_parameters())
