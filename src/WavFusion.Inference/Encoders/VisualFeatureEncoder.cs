@@ -29,6 +29,8 @@ internal sealed class VisualFeatureEncoder : IVisualFeatureEncoder
 
     public int Dim => _model.HeadChannels;
 
+    public int InputSize => _inputSize;
+
     public Tensor Encode(IReadOnlyList<byte[]> rgbFrames, int size)
     {
         ArgumentNullException.ThrowIfNull(rgbFrames);

@@ -58,6 +58,11 @@ public sealed record LiveOptions
         if (Vad.Threshold is <= 0 or >= 1 || Vad.NegativeThreshold is <= 0 or >= 1 || Vad.NegativeThreshold > Vad.Threshold)
             throw new InvalidDataException($"{source}: vad.threshold ({Vad.Threshold}) and vad.negative_threshold ({Vad.NegativeThreshold}) must lie in (0, 1), the negative one not above the other");
         if (Camera.MaxFps <= 0) throw new InvalidDataException($"{source}: camera.max_fps must be positive, got {Camera.MaxFps}");
+        Positive(source, "camera.retry_initial_ms", Camera.RetryInitialMs);
+        if (Camera.RetryMaxMs < Camera.RetryInitialMs)
+            throw new InvalidDataException($"{source}: camera.retry_max_ms ({Camera.RetryMaxMs}) must not be below camera.retry_initial_ms ({Camera.RetryInitialMs})");
+        if (Camera.FileRetries < 0) throw new InvalidDataException($"{source}: camera.file_retries must not be negative, got {Camera.FileRetries}");
+        if (Faces.Margin is < 0 or > 2) throw new InvalidDataException($"{source}: faces.margin must lie in [0, 2], got {Faces.Margin}");
         if (Faces.Fps <= 0) throw new InvalidDataException($"{source}: faces.fps must be positive, got {Faces.Fps}");
     }
 
@@ -109,6 +114,13 @@ public sealed record CameraOptions
     /// <summary>First and last wait before reopening a camera that disconnected (doubling in between).</summary>
     [JsonPropertyName("retry_initial_ms")] public int RetryInitialMs { get; init; } = 500;
     [JsonPropertyName("retry_max_ms")] public int RetryMaxMs { get; init; } = 10_000;
+    /// <summary>A video file standing in for a camera starts again at its end instead of ending the stream.</summary>
+    [JsonPropertyName("loop")] public bool Loop { get; init; }
+    /// <summary>
+    /// Reopen attempts, without a frame in between, for a video file that fails before its reported end (a cut or
+    /// damaged file) before the rest of it is taken as lost and the stream ends; live cameras are retried until stopped.
+    /// </summary>
+    [JsonPropertyName("file_retries")] public int FileRetries { get; init; } = 3;
 }
 
 public sealed record VadOptions
@@ -139,7 +151,7 @@ public sealed record FaceOptions
     [JsonPropertyName("yunet_model")] public string? YuNetModel { get; init; }
     /// <summary>Faces analysed per second at most.</summary>
     [JsonPropertyName("fps")] public double Fps { get; init; } = 5;
-    /// <summary>Margin added around the detected box, as a fraction of its size.</summary>
+    /// <summary>Margin added on each side of the detected box, as a fraction of the box's side.</summary>
     [JsonPropertyName("margin")] public double Margin { get; init; } = 0.2;
 }
 
