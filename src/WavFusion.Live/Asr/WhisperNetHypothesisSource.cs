@@ -26,16 +26,18 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
     private const double TimestampSeconds = 0.01;
     /// <summary>Encoder positions per second of audio (two mel frames each).</summary>
     private const int EncoderPositionsPerSecond = 50;
-    private const int MaxEncoderPositions = 1500;
 
     private readonly WhisperFactory _factory;
     private readonly WhisperTokenizer _tokenizer;
     private readonly AsrOptions _options;
     private readonly string _path;
     private readonly int _audioContextRounding;
+    /// <summary>The model's encoder positions (1500 for the published models); whisper.cpp refuses a larger audio_ctx.</summary>
+    private readonly int _maxAudioContext;
 
-    private WhisperNetHypothesisSource(WhisperFactory factory, WhisperTokenizer tokenizer, AsrOptions options, string path, int audioContextRounding)
+    private WhisperNetHypothesisSource(WhisperFactory factory, WhisperTokenizer tokenizer, AsrOptions options, string path, int audioContextRounding, int maxAudioContext)
     {
+        _maxAudioContext = maxAudioContext;
         _factory = factory;
         _tokenizer = tokenizer;
         _options = options;
@@ -62,9 +64,10 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no ggml model file here", path);
 
         WhisperTokenizer tokenizer;
+        int maxAudioContext;
         using (var header = WhisperGgmlFile.ReadHeader(path))
         {
-            _ = header.Config;
+            maxAudioContext = header.Config.MaxSourcePositions;
             tokenizer = new WhisperTokenizer(header.Vocabulary, header.SpecialTokens);
         }
         WhisperFactory factory;
@@ -76,7 +79,7 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
         {
             throw new CheckpointException($"{path}: whisper.cpp could not load it: {e.Message}");
         }
-        return new WhisperNetHypothesisSource(factory, tokenizer, options, path, audioContextRounding);
+        return new WhisperNetHypothesisSource(factory, tokenizer, options, path, audioContextRounding, maxAudioContext);
     }
 
     public AsrBackendKind Kind => AsrBackendKind.WhisperNet;
@@ -126,7 +129,7 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
     {
         int frames = (samples + WhisperAudio.HopLength - 1) / WhisperAudio.HopLength;
         int rounded = (frames + _audioContextRounding - 1) / _audioContextRounding * _audioContextRounding;
-        return Math.Min(MaxEncoderPositions, rounded / 2);
+        return Math.Min(_maxAudioContext, rounded / 2);
     }
 
     private static float[] Padded(float[] audio)
