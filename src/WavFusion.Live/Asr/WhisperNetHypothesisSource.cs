@@ -97,10 +97,10 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
             if (!string.IsNullOrWhiteSpace(prompt)) builder.WithPrompt(prompt);
             if (_audioContextRounding > 0) builder.WithAudioContextSize(AudioContext(Math.Max(audio.Length, MinSamples)));
             await using var processor = builder.Build();
-            var tokens = new List<WhisperToken>();
+            var segments = new List<SegmentData>();
             await foreach (var segment in processor.ProcessAsync(Padded(audio), cancellationToken).ConfigureAwait(false))
-                tokens.AddRange(segment.Tokens);
-            return Words(tokens, seconds);
+                segments.Add(segment);
+            return Words(segments, seconds);
         }, cancellationToken);
     }
 
@@ -108,8 +108,13 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
     {
         ArgumentNullException.ThrowIfNull(audio);
         await using var processor = Builder(greedy: _options.BeamSize <= 1).Build();
+        // whisper.cpp assumes 30 s windows; a model with a shorter encoder context can give times past the recording.
+        var duration = TimeSpan.FromSeconds(audio.Length / (double)WhisperAudio.SampleRate);
         await foreach (var s in processor.ProcessAsync(Padded(audio), cancellationToken).ConfigureAwait(false))
-            yield return new TranscriptSegment(s.Text.Trim(), s.Start, s.End, true, 1.0);
+        {
+            var start = s.Start < duration ? s.Start : duration;
+            yield return new TranscriptSegment(s.Text.Trim(), start, s.End < start ? start : s.End > duration ? duration : s.End, true, 1.0);
+        }
     }
 
     private WhisperProcessorBuilder Builder(bool greedy)
@@ -143,10 +148,13 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
     /// <summary>
     /// Text tokens grouped into words: a token whose bytes begin with a space starts a word, as in Whisper's byte-level
     /// BPE. A word spans its first token's start to its last token's end. The words' bytes are decoded together, so a
-    /// character split across tokens comes out whole. Times are kept in order and inside the buffer (whisper.cpp's
-    /// heuristic token times can overlap a little, and padding can place them past the audio).
+    /// character split across tokens comes out whole. Where whisper.cpp's token times carry nothing (all of a segment's
+    /// tokens at one instant, as when the model predicts no timestamp tokens), the segment's span, else the buffer's, is
+    /// shared among its tokens by byte count, as <see cref="TimedWord.FromSegments"/> shares it for our port. Times are
+    /// kept in order and inside the buffer (heuristic token times can overlap a little, and padding can place them past
+    /// the audio).
     /// </summary>
-    private List<TimedWord> Words(IEnumerable<WhisperToken> tokens, double seconds)
+    private List<TimedWord> Words(IEnumerable<SegmentData> segments, double seconds)
     {
         var words = new List<TimedWord>();
         var bytes = new List<byte>();
@@ -163,18 +171,40 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
             previousEnd = e;
         }
 
-        foreach (var token in tokens)
+        foreach (var segment in segments)
         {
-            if (token.Id >= _tokenizer.Special.EndOfText) continue;
-            var piece = _tokenizer.Bytes(token.Id);
-            if (piece.Length == 0) continue;
-            if (bytes.Count > 0 && piece[0] == (byte)' ') Close();
-            if (bytes.Count == 0) start = token.Start * TimestampSeconds;
-            bytes.AddRange(piece);
-            end = token.End * TimestampSeconds;
+            var tokens = segment.Tokens.Where(t => t.Id < _tokenizer.Special.EndOfText && _tokenizer.Bytes(t.Id).Length > 0).ToList();
+            if (tokens.Count == 0) continue;
+            var times = TokenTimes(tokens, segment, seconds);
+            for (int i = 0; i < tokens.Count; i++)
+            {
+                var piece = _tokenizer.Bytes(tokens[i].Id);
+                if (bytes.Count > 0 && piece[0] == (byte)' ') Close();
+                if (bytes.Count == 0) start = times[i].Start;
+                bytes.AddRange(piece);
+                end = times[i].End;
+            }
         }
         if (bytes.Count > 0) Close();
         return words;
+    }
+
+    private (double Start, double End)[] TokenTimes(List<WhisperToken> tokens, SegmentData segment, double seconds)
+    {
+        if (tokens.Max(t => t.End) > tokens.Min(t => t.Start))
+            return tokens.Select(t => (t.Start * TimestampSeconds, t.End * TimestampSeconds)).ToArray();
+        double from = segment.Start.TotalSeconds, to = Math.Min(segment.End.TotalSeconds, seconds);
+        if (to <= from) (from, to) = (0, seconds);
+        double total = tokens.Sum(t => _tokenizer.Bytes(t.Id).Length);
+        var times = new (double, double)[tokens.Count];
+        double at = from;
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            double span = (to - from) * _tokenizer.Bytes(tokens[i].Id).Length / total;
+            times[i] = (at, at + span);
+            at += span;
+        }
+        return times;
     }
 
     public void Dispose() => _factory.Dispose();
