@@ -4,9 +4,9 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using TorchSharp;
 using WavFusion.Core.Audio;
+using WavFusion.Live.Asr;
 using WavFusion.Media;
 using WavFusion.Models.Whisper;
-using WavFusion.Speech.Decoding;
 using WavFusion.Speech.Streaming;
 
 namespace WavFusion.Cli.Commands;
@@ -28,39 +28,35 @@ internal static class TranscribeCommand
         var beam = new Option<int>("--beam") { Description = "beam size at temperature 0 (1 = greedy)", DefaultValueFactory = _ => 5 };
         var translate = new Option<bool>("--translate") { Description = "translate to English instead of transcribing" };
         var noTimestamps = new Option<bool>("--no-timestamps") { Description = "decode without timestamp tokens (one segment per window)" };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for libtorch", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (libtorch, or whisper.cpp with --asr whispernet)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var asr = new Option<string>("--asr") { Description = "recogniser: torchsharp (our Whisper port) or whispernet (whisper.cpp through Whisper.net, ggml files)", DefaultValueFactory = _ => "torchsharp" };
+        asr.AcceptOnlyFromAmong([.. AsrBackends.Names]);
+        var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads, asr };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // libtorch aborts the process on a thread count below 1, so it is checked before it gets there.
-            torch.set_num_threads(InRange("--threads", parse.GetValue(threads), 1, MaxThreads));
-            int beamSize = InRange("--beam", parse.GetValue(beam), 1, MaxBeam);
-            var options = new WhisperDecodingOptions
+            int threadCount = InRange("--threads", parse.GetValue(threads), 1, MaxThreads);
+            torch.set_num_threads(threadCount);
+            var options = new AsrOptions
             {
                 Language = parse.GetValue(language),
-                BeamSize = beamSize > 1 ? beamSize : null,
-                Task = parse.GetValue(translate) ? WhisperTask.Translate : WhisperTask.Transcribe,
+                BeamSize = InRange("--beam", parse.GetValue(beam), 1, MaxBeam),
+                Translate = parse.GetValue(translate),
                 WithoutTimestamps = parse.GetValue(noTimestamps),
+                Threads = threadCount,
             };
             string audioPath = parse.GetValue(file)!.FullName;
             var audio = AudioFile.Load(audioPath, WhisperAudio.SampleRate).Require(WhisperAudio.SampleRate, audioPath).Samples;
             var clock = Stopwatch.StartNew();
-            using var pretrained = WhisperPretrained.Load(parse.GetValue(model)!);
-            CheckLanguage(options.Language, pretrained.Special);
-            Console.Error.WriteLine($"loaded {pretrained.Source} in {clock.Elapsed.TotalSeconds:F2} s");
-            var transcriber = new WhisperTranscriber(pretrained);
+            using var backend = Load(AsrBackends.Parse(parse.GetValue(asr)!), parse.GetValue(model)!, options);
+            Console.Error.WriteLine($"loaded {backend.Description} in {clock.Elapsed.TotalSeconds:F2} s");
             clock.Restart();
-            if (parse.GetValue(stream))
-            {
-                var streaming = new StreamingTranscriber(new WhisperHypothesisSource(transcriber, options));
-                await foreach (var s in streaming.TranscribeAsync(Chunks(audio, cancellationToken), cancellationToken).ConfigureAwait(false))
-                    Console.WriteLine($"[{Time(s.Start.TotalSeconds)} --> {Time(s.End.TotalSeconds)}] {(s.IsFinal ? "final  " : "interim")} {s.Text}");
-            }
-            else
-            {
-                foreach (var s in transcriber.Transcribe(audio, options, cancellationToken))
-                    Console.WriteLine($"[{Time(s.Start)} --> {Time(s.End)}] {s.Text.Trim()}");
-            }
+            bool streaming = parse.GetValue(stream);
+            var segments = streaming
+                ? new StreamingTranscriber(backend).TranscribeAsync(Chunks(audio, cancellationToken), cancellationToken)
+                : backend.TranscribeFileAsync(audio, cancellationToken);
+            await foreach (var s in segments.ConfigureAwait(false))
+                Console.WriteLine($"[{Time(s.Start.TotalSeconds)} --> {Time(s.End.TotalSeconds)}] {(streaming ? s.IsFinal ? "final   " : "interim " : "")}{s.Text}");
             double seconds = audio.Length / (double)WhisperAudio.SampleRate;
             Console.Error.WriteLine($"{seconds:F1} s of audio in {clock.Elapsed.TotalSeconds:F2} s (real-time factor {clock.Elapsed.TotalSeconds / seconds:F2})");
             return 0;
@@ -68,18 +64,21 @@ internal static class TranscribeCommand
         return command;
     }
 
+    /// <summary>The library names the option a value fails on; here it becomes the command's option error (exit 2).</summary>
+    private static IAsrBackend Load(AsrBackendKind kind, string model, AsrOptions options)
+    {
+        try
+        {
+            return AsrBackends.Load(kind, model, options);
+        }
+        catch (AsrOptionException e)
+        {
+            throw new OptionValueException(e.Option, e.Reason);
+        }
+    }
+
     private static int InRange(string option, int value, int min, int max) =>
         value >= min && value <= max ? value : throw new OptionValueException(option, $"{value} is outside {min}..{max}");
-
-    private static void CheckLanguage(string? language, WhisperSpecialTokens special)
-    {
-        if (language is null) return;
-        if (!special.IsMultilingual && language != "en")
-            throw new OptionValueException("--language", $"'{language}' is not available: this model is English-only (en)");
-        if (special.IsMultilingual && special.Language(language) is null)
-            throw new OptionValueException("--language", $"'{language}' is not one of this model's {special.LanguageCount} languages " +
-                                                         $"({string.Join(", ", WhisperLanguages.Codes.Take(special.LanguageCount).Take(10))}, ...)");
-    }
 
     private static async IAsyncEnumerable<AudioChunk> Chunks(float[] audio, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

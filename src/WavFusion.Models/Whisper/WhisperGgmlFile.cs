@@ -47,7 +47,16 @@ public sealed class WhisperGgmlFile : IDisposable
     public WhisperConfig Config => Hparams.ToConfig(Path);
     public WhisperSpecialTokens SpecialTokens => WhisperSpecialTokens.ForVocabulary(Hparams.NVocab);
 
-    public static WhisperGgmlFile Read(string path)
+    public static WhisperGgmlFile Read(string path) => Read(path, withTensors: true);
+
+    /// <summary>
+    /// The hyper-parameters, mel filters and vocabulary, with every tensor's header checked as <see cref="Read(string)"/>
+    /// checks it but its values skipped: what a caller that hands the file to another runtime (whisper.cpp, whose
+    /// loader is not hardened against damaged files) needs to vet it and to read its token ids. Tensors stays empty.
+    /// </summary>
+    public static WhisperGgmlFile ReadHeader(string path) => Read(path, withTensors: false);
+
+    private static WhisperGgmlFile Read(string path, bool withTensors)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -94,7 +103,8 @@ public sealed class WhisperGgmlFile : IDisposable
         {
             while (stream.Position < stream.Length)
             {
-                var t = ReadTensor(reader, stream, path);
+                var t = ReadTensor(reader, stream, path, withTensors);
+                if (t is null) continue;
                 if (!tensors.TryAdd(t.Name, t))
                 {
                     t.Values.Dispose();
@@ -110,7 +120,8 @@ public sealed class WhisperGgmlFile : IDisposable
         return new WhisperGgmlFile(path, hparams, filterMels, filterBins, filters, vocabulary, tensors);
     }
 
-    private static GgmlTensor ReadTensor(Reader reader, FileStream stream, string path)
+    /// <summary>The next tensor, or null after checking its header and skipping its values when <paramref name="readValues"/> is false.</summary>
+    private static GgmlTensor? ReadTensor(Reader reader, FileStream stream, string path, bool readValues)
     {
         long at = stream.Position;
         int dims = reader.Int32($"tensor header at offset {at}");
@@ -140,19 +151,24 @@ public sealed class WhisperGgmlFile : IDisposable
         if (bytes > left)
             throw new CheckpointException($"{path}: truncated: tensor '{name}' ({type} [{string.Join(", ", shape)}]) needs {bytes} bytes at offset {stream.Position} but the file has {left} left");
         if (count > Array.MaxLength) throw new CheckpointException($"{path}: tensor '{name}' has {count} values, more than one array holds");
+        if (!readValues)
+        {
+            stream.Seek(bytes, SeekOrigin.Current);
+            return null;
+        }
 
-        Tensor values;
+        Tensor result;
         if (type == GgmlType.F32)
         {
-            values = torch.empty(shape, ScalarType.Float32);
-            values.ReadBytesFromStream(stream);
+            result = torch.empty(shape, ScalarType.Float32);
+            result.ReadBytesFromStream(stream);
         }
         else if (type == GgmlType.F16)
         {
             // libtorch's vectorised half-to-float conversion is faster than a managed loop.
             using var half = torch.empty(shape, ScalarType.Float16);
             half.ReadBytesFromStream(stream);
-            values = half.to(ScalarType.Float32);
+            result = half.to(ScalarType.Float32);
         }
         else
         {
@@ -162,14 +178,14 @@ public sealed class WhisperGgmlFile : IDisposable
                 stream.ReadExactly(raw, 0, (int)bytes);
                 var floats = GC.AllocateUninitializedArray<float>((int)count);
                 GgmlDequantizer.Dequantize(type, raw, 0, floats, (int)count);
-                values = torch.tensor(floats, shape);
+                result = torch.tensor(floats, shape);
             }
             finally
             {
                 ArrayPool<byte>.Shared.Return(raw);
             }
         }
-        return new GgmlTensor(name, type, shape, values.DetachFromDisposeScope());
+        return new GgmlTensor(name, type, shape, result.DetachFromDisposeScope());
     }
 
     /// <summary>
