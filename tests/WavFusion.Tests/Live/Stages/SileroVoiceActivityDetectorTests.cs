@@ -124,6 +124,31 @@ public sealed class SileroVoiceActivityDetectorTests(ITestOutputHelper output)
         Assert.Equal(Segments(first), Segments(Run(other, audio, 4000)));
     }
 
+    [SkippableFact]
+    public async Task Jfk_through_the_stage_and_the_assembler_gives_one_final_window_per_phrase()
+    {
+        var audio = Jfk();
+        using var vad = new SileroVoiceActivityDetector(ModelPath, Options);
+        var expected = Segments(Run(vad, audio, 512));
+        vad.Reset();
+
+        var capture = System.Threading.Channels.Channel.CreateUnbounded<AudioChunk>();
+        for (int at = 0; at < audio.Length; at += 512)
+            capture.Writer.TryWrite(new AudioChunk(audio.AsSpan(at, Math.Min(512, audio.Length - at)).ToArray(), TimeSpan.FromSeconds(at / 16000.0)));
+        capture.Writer.Complete();
+        var voiced = new ChannelPolicy { Capacity = 256, FullMode = FullMode.Wait }.Create<VoicedChunk>("voiced_audio");
+        var windows = System.Threading.Channels.Channel.CreateUnbounded<EmotionWindow>();
+        var assembling = new WindowAssembler(new WindowOptions(), new TranscriptTimeline(), new FaceTimeline()).RunAsync(voiced.Reader, windows.Writer);
+        await new VoiceActivityStage(vad, [voiced.Writer]).RunAsync(capture.Reader);
+        await assembling;
+
+        var all = new List<EmotionWindow>();
+        await foreach (var w in windows.Reader.ReadAllAsync()) all.Add(w);
+        output.WriteLine(string.Join(", ", all.Select(w => $"{w.Start.TotalSeconds:0.000}-{w.End.TotalSeconds:0.000}{(w.IsFinal ? " final" : "")}")));
+        Assert.Equal(expected, all.Where(w => w.IsFinal).Select(w => (w.Start.TotalSeconds, w.End.TotalSeconds)));
+        Assert.Contains(all, w => !w.IsFinal);
+    }
+
     [Fact]
     public void Silence_and_low_noise_are_not_speech()
     {
