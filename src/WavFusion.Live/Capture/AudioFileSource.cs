@@ -84,7 +84,7 @@ public sealed class AudioFileSource : IAudioSource
         var stdout = ffmpeg.StandardOutput.BaseStream;
         var buffer = new byte[chunkSamples * sizeof(float)];
         var chunks = new List<AudioChunk>();
-        var clock = Stopwatch.StartNew();
+        var clock = new Stopwatch();
         long index = 0;
         bool open = true;
         while (open && !cancellationToken.IsCancellationRequested)
@@ -122,8 +122,10 @@ public sealed class AudioFileSource : IAudioSource
     private bool Deliver(ChannelWriter<AudioChunk> output, AudioChunk chunk, long index, Stopwatch clock, CancellationToken cancellationToken)
     {
         if (!_realtime) return CaptureOutput.Write(output, chunk, Counters, cancellationToken);
-        // Each chunk is due at its own offset from the start, not a fixed delay after the previous one, so the
-        // waits' overshoots do not add up.
+        // Each chunk is due at its own offset from the first, not a fixed delay after the previous one, so the
+        // waits' overshoots do not add up. The schedule starts when the first chunk is decoded: ffmpeg's start-up
+        // must not become a backlog delivered in a burst.
+        if (index == 0) clock.Restart();
         var due = TimeSpan.FromTicks(index * ChunkMs * TimeSpan.TicksPerMillisecond);
         var wait = due - clock.Elapsed;
         if (wait > TimeSpan.Zero && cancellationToken.WaitHandle.WaitOne(wait)) return false;
@@ -155,7 +157,7 @@ public sealed class AudioFileSource : IAudioSource
     {
         try
         {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            if (!process.HasExited) process.Kill();
         }
         catch (InvalidOperationException)
         {
