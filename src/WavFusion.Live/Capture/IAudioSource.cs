@@ -42,6 +42,7 @@ public sealed class CaptureCounters
     private long _overruns;
     private long _reconnects;
     private long _frames;
+    private long _dropped;
 
     /// <summary>ALSA overruns (xruns) recovered with snd_pcm_recover.</summary>
     public long Overruns => Interlocked.Read(ref _overruns);
@@ -52,9 +53,17 @@ public sealed class CaptureCounters
     /// <summary>Chunks or frames delivered.</summary>
     public long Delivered => Interlocked.Read(ref _frames);
 
+    /// <summary>
+    /// Chunks a full channel refused. Capture channels drop their oldest item instead (counted by the channel), so
+    /// this stays 0 unless a source is given a channel that waits: a microphone cannot wait.
+    /// </summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
     public void Overrun() => Interlocked.Increment(ref _overruns);
 
     public void Reconnect() => Interlocked.Increment(ref _reconnects);
 
     public void Deliver() => Interlocked.Increment(ref _frames);
+
+    public void Drop() => Interlocked.Increment(ref _dropped);
 }
