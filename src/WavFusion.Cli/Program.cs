@@ -13,6 +13,7 @@ var root = new RootCommand("WavFusion.Live — real-time multimodal emotion reco
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(LiveCommand.Create());
 root.Subcommands.Add(TranscribeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());

@@ -119,7 +119,7 @@ public sealed class WindowScorer
         if (window is null) throw new ArgumentException($"window {index} is null");
         if (window.Audio is null || window.Audio.Length < _bundle.MinimumSamples)
             throw new ArgumentException($"window {index} has {window.Audio?.Length ?? 0} samples; the model needs at least {_bundle.MinimumSamples} (one wav2vec2 frame)");
-        if (window.HasFaces && window.Faces!.Size <= 0)
-            throw new ArgumentException($"window {index}: face crop size {window.Faces.Size} must be positive");
+        if (window.Faces is { Rgb.Count: > 0 } crops && crops.Size <= 0)
+            throw new ArgumentException($"window {index}: face crop size {crops.Size} must be positive");
     }
 }

@@ -98,18 +98,20 @@ public sealed class InferenceBatcher : IAsyncDisposable
             var scores = _scorer.Score(batch.Select(r => r.Window).ToList());
             for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+#pragma warning disable CA1031 // the loop serves every session: whatever one window throws goes back to its caller, never ends the loop
+        catch (Exception)
         {
             // One bad window must not take the batch down: score the rest alone, fail only the bad one.
             foreach (var request in batch)
             {
                 try { request.Result.TrySetResult(_scorer.Score([request.Window])[0]); }
-                catch (Exception single) when (single is ArgumentException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+                catch (Exception single)
                 {
                     request.Result.TrySetException(single);
                 }
             }
         }
+#pragma warning restore CA1031
     }
 
     /// <summary>Takes no more windows, scores those already queued, and stops the loop.</summary>

@@ -30,6 +30,8 @@ public sealed class AlsaAudioSource : IAudioSource
 
     public string Name => _options.Device;
 
+    public bool Realtime => true;
+
     public CaptureCounters Counters { get; } = new();
 
     /// <summary>What the device gave, once <see cref="RunAsync"/> has opened it.</summary>

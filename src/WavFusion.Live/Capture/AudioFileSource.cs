@@ -28,6 +28,8 @@ public sealed class AudioFileSource : IAudioSource
 
     public string Name { get; }
 
+    public bool Realtime => _realtime;
+
     public int ChunkMs { get; }
 
     public CaptureCounters Counters { get; } = new();

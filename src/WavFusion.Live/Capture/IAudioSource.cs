@@ -14,6 +14,13 @@ public interface IAudioSource : IAsyncDisposable
     /// <summary>A name for logs and errors: the device or file.</summary>
     string Name { get; }
 
+    /// <summary>
+    /// True when the source delivers at the pace of the stream (a microphone, a paced file): its channel drops the
+    /// oldest data rather than block capture. False when it is read as fast as the pipeline takes it (a file):
+    /// its channel waits, so nothing is lost.
+    /// </summary>
+    bool Realtime { get; }
+
     /// <summary>What went wrong and was recovered from (overruns, dropped reads), counted.</summary>
     CaptureCounters Counters { get; }
 

@@ -29,6 +29,8 @@ public sealed class WasapiAudioSource : IAudioSource
 
     public string Name => _options.Device;
 
+    public bool Realtime => true;
+
     public CaptureCounters Counters { get; } = new();
 
     /// <summary>What the endpoint gave, once the first packet has arrived.</summary>

@@ -89,13 +89,15 @@ public sealed record ChannelPolicies
     [JsonPropertyName("faces")] public ChannelPolicy Faces { get; init; } = new() { Capacity = 8, FullMode = FullMode.DropOldest };
     /// <summary>Window assembler → inference batcher.</summary>
     [JsonPropertyName("windows")] public ChannelPolicy Windows { get; init; } = new() { Capacity = 32, FullMode = FullMode.Wait };
+    /// <summary>A session's scoring → its sinks' fan-out (which never waits, so this never fills for long).</summary>
+    [JsonPropertyName("session_events")] public ChannelPolicy SessionEvents { get; init; } = new() { Capacity = 256, FullMode = FullMode.Wait };
     /// <summary>Events → each sink (a slow sink loses events, counted).</summary>
     [JsonPropertyName("events")] public ChannelPolicy Events { get; init; } = new() { Capacity = 256, FullMode = FullMode.DropOldest };
 
     public IEnumerable<(string Name, ChannelPolicy Policy)> All() =>
     [
         ("audio_capture", AudioCapture), ("video_capture", VideoCapture), ("audio_push", AudioPush), ("voiced_audio", VoicedAudio),
-        ("transcriber_audio", TranscriberAudio), ("faces", Faces), ("windows", Windows), ("events", Events),
+        ("transcriber_audio", TranscriberAudio), ("faces", Faces), ("windows", Windows), ("session_events", SessionEvents), ("events", Events),
     ];
 }
 

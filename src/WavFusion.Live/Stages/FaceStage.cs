@@ -43,21 +43,34 @@ public sealed class FaceStage
         var gate = new FrameRateGate(_options.Fps);
         var pending = new List<(TimeSpan Time, byte[] Crop)>(MaxBatch);
         int size = _encoder.InputSize;
-        while (await frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        try
         {
-            // Detect in everything already queued, then encode the crops found together.
-            while (pending.Count < MaxBatch && !cancellationToken.IsCancellationRequested && frames.TryRead(out var frame))
+            while (await frames.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                Counters.Seen();
-                if (!gate.TryPass(frame.StreamTime)) continue;
-                Counters.Analyse();
-                if (_detector.CropLargest(frame, size) is { } crop) pending.Add((frame.StreamTime, crop));
-                else Counters.Missed();
+                // Detect in everything already queued, then encode the crops found together.
+                var latest = TimeSpan.MinValue;
+                while (pending.Count < MaxBatch && !cancellationToken.IsCancellationRequested && frames.TryRead(out var frame))
+                {
+                    Counters.Seen();
+                    latest = frame.StreamTime;
+                    if (!gate.TryPass(frame.StreamTime)) continue;
+                    Counters.Analyse();
+                    if (_detector.CropLargest(frame, size) is { } crop) pending.Add((frame.StreamTime, crop));
+                    else Counters.Missed();
+                }
+                if (pending.Count > 0)
+                {
+                    foreach (var face in Encode(pending, size)) timeline.Add(face);
+                    Counters.Found(pending.Count);
+                    pending.Clear();
+                }
+                // Every frame up to here is on the timeline (or had no face): windows up to it may join.
+                if (latest != TimeSpan.MinValue) timeline.Advance(latest);
             }
-            if (pending.Count == 0) continue;
-            foreach (var face in Encode(pending, size)) timeline.Add(face);
-            Counters.Found(pending.Count);
-            pending.Clear();
+        }
+        finally
+        {
+            timeline.End();
         }
     }
 

@@ -10,6 +10,27 @@ public sealed class FaceTimeline
 {
     private readonly List<FaceObservation> _faces = [];
     private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _watermarkTicks = -1;
+
+    /// <summary>Stream time up to which video has been analysed (every frame before it is in, or was faceless); −1 tick before any.</summary>
+    public TimeSpan Watermark => TimeSpan.FromTicks(Interlocked.Read(ref _watermarkTicks));
+
+    /// <summary>Completes when the video has ended: no face will be added any more.</summary>
+    public Task Ended => _ended.Task;
+
+    /// <summary>Video has been analysed up to <paramref name="time"/>.</summary>
+    public void Advance(TimeSpan time)
+    {
+        long ticks = time.Ticks;
+        long seen;
+        while ((seen = Interlocked.Read(ref _watermarkTicks)) < ticks && Interlocked.CompareExchange(ref _watermarkTicks, ticks, seen) != seen)
+        {
+        }
+    }
+
+    /// <summary>The video is over (or was never there).</summary>
+    public void End() => _ended.TrySetResult();
 
     public void Add(FaceObservation face)
     {
@@ -29,11 +50,17 @@ public sealed class FaceTimeline
         lock (_gate) return _faces.Where(f => f.StreamTime >= start && f.StreamTime < end).ToList();
     }
 
-    /// <summary>Forgets faces before <paramref name="time"/>.</summary>
+    /// <summary>Forgets faces before <paramref name="time"/>, but never those from the held time on (see <see cref="Hold"/>).</summary>
     public void PruneBefore(TimeSpan time)
     {
-        lock (_gate) _faces.RemoveAll(f => f.StreamTime < time);
+        var limit = TimeSpan.FromTicks(Math.Min(time.Ticks, Interlocked.Read(ref _holdTicks)));
+        lock (_gate) _faces.RemoveAll(f => f.StreamTime < limit);
     }
+
+    /// <summary>Keeps faces from <paramref name="time"/> on, whatever is pruned: a window starting there has not been joined yet.</summary>
+    public void Hold(TimeSpan time) => Interlocked.Exchange(ref _holdTicks, time.Ticks);
+
+    private long _holdTicks = long.MaxValue;
 
     public int Count
     {

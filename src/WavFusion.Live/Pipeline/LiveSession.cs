@@ -1,0 +1,205 @@
+using System.Threading.Channels;
+using WavFusion.Api.V1;
+using WavFusion.Inference;
+using WavFusion.Live.Batching;
+using WavFusion.Live.Capture;
+using WavFusion.Live.Events;
+using WavFusion.Live.Stages;
+using WavFusion.Media;
+using WavFusion.Speech.Streaming;
+using AudioChunk = WavFusion.Media.AudioChunk;
+using VideoFrame = WavFusion.Media.VideoFrame;
+
+namespace WavFusion.Live.Pipeline;
+
+/// <summary>What one session needs besides its sources: the shared batcher and models, and its per-stream parts.</summary>
+public sealed record SessionParts(
+    InferenceBatcher Batcher,
+    ModelBundle Bundle,
+    IVoiceActivityDetector VoiceActivity,
+    IHypothesisSource? Asr,
+    FaceDetector? Faces,
+    IReadOnlyList<TranscriptSegment>? ClientTranscript);
+
+/// <summary>
+/// One live stream, its stages in order. Each arrow is a bounded channel with its policy from config/live.json:
+///
+///     audio source → audio_capture → [client transcript at stream time] → VAD ─┬→ voiced_audio → window assembler ─┐
+///                                                                            └→ transcriber_audio → transcriber ─→ transcript timeline
+///     video source → video_capture → face stage → face timeline ─────────────────────────────────────────────────┤
+///                                          windows → scoring (shared batcher) → session events → sinks (fan-out)
+///
+/// Speech begin/end events join the session's events. The session ends when its audio ends or it is cancelled;
+/// every stage's loop then ends and the sinks receive everything scored before.
+/// </summary>
+public sealed class LiveSession(string sessionId, LiveOptions options, SessionParts parts, TimeProvider time, LiveStats stats)
+{
+    public string SessionId => sessionId;
+
+    public async Task RunAsync(IAudioSource audio, IVideoSource? video, EventFanOut sinks, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audio);
+        ArgumentNullException.ThrowIfNull(sinks);
+        var channels = options.Channels;
+        // A source at the stream's pace must never block (drop the oldest); a file read as fast as possible must lose nothing (wait).
+        var captured = (audio.Realtime ? channels.AudioCapture : channels.AudioPush).Create<AudioChunk>("audio_capture");
+        var timed = channels.VoicedAudio.Create<AudioChunk>("client_transcript_clock");
+        var voiced = channels.VoicedAudio.Create<VoicedChunk>("voiced_audio");
+        var toTranscriber = channels.TranscriberAudio.Create<VoicedChunk>("transcriber_audio");
+        var frames = (audio.Realtime ? channels.VideoCapture : channels.AudioPush with { Capacity = channels.VideoCapture.Capacity })
+            .Create<VideoFrame>("video_capture");
+        var windows = channels.Windows.Create<EmotionWindow>("windows");
+        var joined = channels.Windows.Create<EmotionWindow>("joined_windows");
+        var boundaries = channels.Windows.Create<SpeechBoundary>("speech_boundaries");
+        var events = channels.SessionEvents.Create<StreamingRecognizeResponse>("session_events");
+        foreach (var c in new object[] { captured, voiced, toTranscriber, frames, windows }) Track(c);
+        stats.Track($"{audio.Name}: overruns", () => audio.Counters.Overruns);
+
+        var transcript = new TranscriptTimeline();
+        var faces = new FaceTimeline();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _stop = linked;
+        var token = linked.Token;
+
+        var vadOutputs = new List<ChannelWriter<VoicedChunk>> { voiced.Writer };
+        if (parts.Asr is not null) vadOutputs.Add(toTranscriber.Writer);
+        var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs, boundaries.Writer);
+        var assembler = new WindowAssembler(options.Windows, transcript, faces, time);
+        var scoring = new ScoringStage(parts.Batcher, sessionId, 0, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats);
+
+        var stages = new List<Task>
+        {
+            Stage(() => audio.RunAsync(captured.Writer, token), captured.Writer),
+            Stage(() => ClientTranscriptClockAsync(captured.Reader, timed.Writer, transcript, token), timed.Writer),
+            Stage(() => vad.RunAsync(timed.Reader, token), voiced.Writer, toTranscriber.Writer, boundaries.Writer),
+            Stage(() => assembler.RunAsync(voiced.Reader, windows.Writer, token), windows.Writer),
+            Stage(() => JoinFacesAsync(windows.Reader, joined.Writer, faces, video is not null && !audio.Realtime, token), joined.Writer),
+            Stage(() => scoring.RunAsync(joined.Reader, events.Writer, token)),
+            Stage(() => BoundariesAsync(boundaries.Reader, events.Writer, token)),
+        };
+        if (parts.Asr is not null)
+        {
+            var transcriber = new StreamingTranscriber(parts.Asr);
+            stages.Add(Stage(() => new TranscriptStage(transcriber, transcript).RunAsync(toTranscriber.Reader, token)));
+        }
+        if (video is not null && parts.Faces is not null && parts.Bundle.VisualEncoder is not null)
+        {
+            var faceStage = new FaceStage(parts.Faces, parts.Bundle.VisualEncoder, options.Faces);
+            stats.Track("faces found", () => faceStage.Counters.FacesFound);
+            stats.Track($"{video.Name}: reconnects", () => video.Counters.Reconnects);
+            stages.Add(Stage(() => video.RunAsync(frames.Writer, token), frames.Writer));
+            stages.Add(Stage(() => faceStage.RunAsync(frames.Reader, faces, token)));
+        }
+        var pump = sinks.PumpAsync(events.Reader, CancellationToken.None);
+
+        // The session is over when the audio path has drained; video (a camera) runs until then.
+        if (video is null || parts.Faces is null || parts.Bundle.VisualEncoder is null) faces.End();
+        var audioPath = Task.WhenAll(stages[0], stages[1], stages[2], stages[3], stages[4], stages[5], stages[6]);
+        try
+        {
+            await audioPath.ConfigureAwait(false);
+        }
+        finally
+        {
+            await linked.CancelAsync().ConfigureAwait(false);
+            try { await Task.WhenAll(stages).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            events.Writer.TryComplete();
+            await pump.ConfigureAwait(false);
+        }
+    }
+
+    private void Track(object channel)
+    {
+        switch (channel)
+        {
+            case CountedChannel<AudioChunk> a: stats.Track(a); break;
+            case CountedChannel<VoicedChunk> v: stats.Track(v); break;
+            case CountedChannel<VideoFrame> f: stats.Track(f); break;
+            case CountedChannel<EmotionWindow> w: stats.Track(w); break;
+        }
+    }
+
+    /// <summary>Runs a stage loop; when it ends (normally, cancelled or failed) its outputs are completed so the next stages end too.</summary>
+    private Task Stage(Func<Task> loop) => Finally(loop, () => { });
+
+    private Task Stage<T1>(Func<Task> loop, ChannelWriter<T1> output) => Finally(loop, () => output.TryComplete());
+
+    private Task Stage<T1, T2, T3>(Func<Task> loop, ChannelWriter<T1> a, ChannelWriter<T2> b, ChannelWriter<T3> c) =>
+        Finally(loop, () =>
+        {
+            a.TryComplete();
+            b.TryComplete();
+            c.TryComplete();
+        });
+
+    /// <summary>A stage that fails stops the session: the others are cancelled, so none waits forever on a channel it feeds.</summary>
+    private async Task Finally(Func<Task> loop, Action complete)
+    {
+        try
+        {
+            await loop().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch
+        {
+            if (_stop is { } stop) await stop.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            complete();
+        }
+    }
+
+    private CancellationTokenSource? _stop;
+
+    /// <summary>
+    /// Passes audio on and, before each chunk, puts the client transcript segments that have ended by the chunk's end
+    /// on the timeline: text is known once it has been said, never earlier.
+    /// </summary>
+    private async Task ClientTranscriptClockAsync(ChannelReader<AudioChunk> input, ChannelWriter<AudioChunk> output, TranscriptTimeline timeline, CancellationToken token)
+    {
+        var pending = new Queue<TranscriptSegment>(parts.ClientTranscript ?? []);
+        await foreach (var chunk in input.ReadAllAsync(token).ConfigureAwait(false))
+        {
+            while (pending.Count > 0 && pending.Peek().End <= chunk.End) timeline.Add(pending.Dequeue());
+            await output.WriteAsync(chunk, token).ConfigureAwait(false);
+        }
+        while (pending.Count > 0) timeline.Add(pending.Dequeue());
+    }
+
+    /// <summary>
+    /// Joins each window to the faces inside it. Live, a window takes the faces analysed by the time it is complete.
+    /// When a file is read as fast as possible (<paramref name="waitForVideo"/>), video and audio run at their own
+    /// speeds, so a window waits until the video has been analysed past its end (or has ended): the join is on stream
+    /// time whatever the arrival order.
+    /// </summary>
+    private static async Task JoinFacesAsync(ChannelReader<EmotionWindow> windows, ChannelWriter<EmotionWindow> output, FaceTimeline faces,
+        bool waitForVideo, CancellationToken token)
+    {
+        await foreach (var window in windows.ReadAllAsync(token).ConfigureAwait(false))
+        {
+            var joined = window;
+            if (waitForVideo)
+            {
+                faces.Hold(window.Start);
+                while (faces.Watermark < window.End && !faces.Ended.IsCompleted)
+                    await Task.WhenAny(faces.Ended, Task.Delay(5, token)).ConfigureAwait(false);
+                joined = window with { Faces = faces.Between(window.Start, window.End) };
+            }
+            await output.WriteAsync(joined, token).ConfigureAwait(false);
+        }
+    }
+
+    private async Task BoundariesAsync(ChannelReader<SpeechBoundary> boundaries, ChannelWriter<StreamingRecognizeResponse> events, CancellationToken token)
+    {
+        await foreach (var boundary in boundaries.ReadAllAsync(token).ConfigureAwait(false))
+        {
+            stats.SpeechEvent();
+            await events.WriteAsync(EmotionEvents.Speech(sessionId, 0, boundary), token).ConfigureAwait(false);
+        }
+    }
+}
