@@ -6,7 +6,7 @@ using WavFusion.Media;
 namespace WavFusion.Live.Stages;
 
 /// <summary>
-/// Cuts a stream's voiced audio into the windows the scorer sees (DESIGN.md §4, "Windows"). Times are stream
+/// Cuts a stream's voiced audio into the windows the scorer sees (docs/architecture.md, "Live inference data flow"). Times are stream
 /// times counted in samples, so windows line up exactly on the audio's originating time, whatever the chunking.
 /// <list type="bullet">
 /// <item><b>Utterances</b> follow the shared VAD decision: one begins with the first speech chunk, at the time the

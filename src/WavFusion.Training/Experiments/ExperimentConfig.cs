@@ -10,10 +10,10 @@ namespace WavFusion.Training.Experiments;
 [JsonConverter(typeof(JsonStringEnumConverter<ModelKind>))]
 public enum ModelKind
 {
-    /// <summary>WavFusion (DESIGN.md §1.1): wav2vec2 with gated cross-modal attention in the deep layers.</summary>
+    /// <summary>WavFusion (<see cref="WavFusion.Models.Fusion.WavFusionModel"/>): wav2vec2 with gated cross-modal attention in the deep layers.</summary>
     [JsonStringEnumMemberName("wavfusion")] WavFusion,
 
-    /// <summary>The cross-modal wav2vec2 + BERT model (DESIGN.md §1.2) and its unimodal modes.</summary>
+    /// <summary>The cross-modal wav2vec2 + BERT model (<see cref="WavFusion.Models.CrossModal.CrossModalEmotionModel"/>) and its unimodal modes.</summary>
     [JsonStringEnumMemberName("crossmodal")] CrossModal,
 
     /// <summary>Table 3's T row: WavFusion's text branch + mean pooling + classifier.</summary>

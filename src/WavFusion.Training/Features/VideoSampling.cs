@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace WavFusion.Training.Features;
 
-/// <summary>How face frames are taken from an utterance's video (DESIGN.md §1.1: 5 fps, 224×224).</summary>
+/// <summary>How face frames are taken from an utterance's video: 5 fps at 224×224 by default, as the paper samples them.</summary>
 public sealed record VideoSampling
 {
     [JsonPropertyName("frames_per_second")] public double FramesPerSecond { get; init; } = 5;
