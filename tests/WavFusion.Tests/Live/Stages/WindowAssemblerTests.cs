@@ -157,7 +157,8 @@ public sealed class WindowAssemblerTests(ITestOutputHelper output)
         Assert.InRange(maxRetained, 0, 10.2 * Rate);
         // Faces of the audio held, and of the chunks still queued in the input channel (added with them, up to 6.4 s ahead).
         Assert.InRange(faces.Count, 0, 5 * (11 + 7));
-        Assert.InRange(after - before, long.MinValue, 4_000_000);
+        Assert.InRange(assembler.BufferCapacity, 0, 32 * Rate); // a power-of-two store around the 10 s bound
+        // The process heap is printed, not asserted: other test classes allocate in parallel in this process.
     }
 
     [Fact]
