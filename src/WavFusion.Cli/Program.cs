@@ -18,7 +18,6 @@ root.Subcommands.Add(TranscribeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
-root.Subcommands.Add(FuzzCommand.Create());
 
 root.Options.Add(CommandErrors.Verbose);
 

@@ -41,16 +41,12 @@ public static class ExperimentModels
         switch (experiment.Kind)
         {
             case ModelKind.WavFusion:
-                var model = new WavFusionModel(WavFusionConfigOf(experiment.ModelConfig, experiment.Encoders.Wav2Vec2), device);
-                try
-                {
-                    if (loadPretrained && experiment.Encoders.Wav2Vec2 is { } folder) model.LoadPretrainedAudio(folder);
-                }
-                catch
-                {
-                    model.Dispose();
-                    throw;
-                }
+                var model = ModuleLoading.BuildAndLoad(
+                    () => new WavFusionModel(WavFusionConfigOf(experiment.ModelConfig, experiment.Encoders.Wav2Vec2), device),
+                    m =>
+                    {
+                        if (loadPretrained && experiment.Encoders.Wav2Vec2 is { } folder) m.LoadPretrainedAudio(folder);
+                    });
                 return new WavFusionClassifier(model, FeatureExtractorOf(experiment));
             case ModelKind.CrossModal:
                 var crossModal = new CrossModalEmotionModel(experiment.ModelConfig.Deserialize<CrossModalConfig>()!);
@@ -101,17 +97,12 @@ public static class ExperimentModels
         {
             throw new CheckpointException($"{folder}: {ModelCheckpoint.ManifestFile} config: {e.Message}", e);
         }
-        try
+        return ModuleLoading.DisposeOnFailure(classifier, c =>
         {
-            ClassifierCheckpoint.LoadInto(classifier, folder);
-        }
-        catch
-        {
-            classifier.Dispose();
-            throw;
-        }
-        classifier.Module.eval();
-        return classifier;
+            ClassifierCheckpoint.LoadInto(c, folder);
+            c.Module.eval();
+            return c;
+        });
     }
 
     private static CrossModalClassifier CrossModal(CrossModalConfig config, ExperimentConfig experiment, Wav2Vec2FeatureExtractor extractor) =>

@@ -3,9 +3,9 @@ using WavFusion.Core.Audio;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Whisper;
 
-namespace WavFusion.Cli.Fuzzing;
+namespace WavFusion.Fuzzing;
 
-internal enum FuzzFormat
+public enum FuzzFormat
 {
     SafeTensors,
     Torch,
@@ -14,7 +14,7 @@ internal enum FuzzFormat
 }
 
 /// <summary>What became of a format's mutants. Examples describe the first failures of each kind, to reproduce them.</summary>
-internal sealed record FuzzCounts(FuzzFormat Format, int Cases, int Ok, int Rejected, int Crashed, int Hung, int OverAllocated, int Unnamed,
+public sealed record FuzzCounts(FuzzFormat Format, int Cases, int Ok, int Rejected, int Crashed, int Hung, int OverAllocated, int Unnamed,
     TimeSpan Elapsed, IReadOnlyList<string> Examples)
 {
     /// <summary>Every mutant was read or refused with our error type, naming the file, in time and within its memory allowance.</summary>
@@ -27,7 +27,7 @@ internal sealed record FuzzCounts(FuzzFormat Format, int Cases, int Ok, int Reje
 /// (any other exception: the reader trusted something it should have checked); hung; or over-allocated (more managed
 /// memory than the file's size justifies, i.e. a declared size was believed before it was checked).
 /// </summary>
-internal static class ReaderFuzzer
+public static class ReaderFuzzer
 {
     private const int MaxExamples = 8;
 

@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace WavFusion.Cli.Fuzzing;
+namespace WavFusion.Fuzzing;
 
 /// <summary>
 /// Damages a valid file the ways real files get damaged and the ways hostile files lie: flipped bits, overwritten
 /// and cut bytes, and the lengths, counts, sizes and offsets that readers trust, set to edge and huge values.
 /// Deterministic for a given <see cref="Random"/>.
 /// </summary>
-internal sealed class Mutator(Random random, IReadOnlyList<byte[]> markers)
+public sealed class Mutator(Random random, IReadOnlyList<byte[]> markers)
 {
     /// <summary>Values that break length arithmetic: signs, the int and uint edges, and sizes far beyond any file.</summary>
     private static readonly long[] EdgeValues =

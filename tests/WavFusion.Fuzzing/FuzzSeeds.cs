@@ -7,14 +7,14 @@ using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Whisper;
 using static TorchSharp.torch;
 
-namespace WavFusion.Cli.Fuzzing;
+namespace WavFusion.Fuzzing;
 
 /// <summary>
 /// Small valid files of each format the readers accept, made in memory: written by our own writers where we
 /// have one (safetensors, WAV), else laid out by hand as the reference tools lay them out (torch.save's zip,
 /// whisper.cpp's ggml). Each holds several entries and dtypes, so that mutations reach every branch of a reader.
 /// </summary>
-internal static class FuzzSeeds
+public static class FuzzSeeds
 {
     public static byte[] SafeTensors(string scratchFolder)
     {

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using WavFusion.Cli.Fuzzing;
+using WavFusion.Fuzzing;
 using WavFusion.Core.Audio;
 using WavFusion.Core.Checkpoints;
 using WavFusion.Models.Whisper;
