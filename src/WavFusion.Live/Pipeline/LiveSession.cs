@@ -52,7 +52,11 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         var joined = channels.Windows.Create<EmotionWindow>("joined_windows");
         var boundaries = channels.Windows.Create<SpeechBoundary>("speech_boundaries");
         var events = channels.SessionEvents.Create<StreamingRecognizeResponse>("session_events");
-        foreach (var c in new object[] { captured, voiced, toTranscriber, frames, windows }) Track(c);
+        stats.Track(captured);
+        stats.Track(voiced);
+        stats.Track(toTranscriber);
+        stats.Track(frames);
+        stats.Track(windows);
         stats.Track($"{audio.Name}: overruns", () => audio.Counters.Overruns);
 
         var transcript = new TranscriptTimeline();
@@ -106,17 +110,6 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
             catch (OperationCanceledException) { }
             events.Writer.TryComplete();
             await pump.ConfigureAwait(false);
-        }
-    }
-
-    private void Track(object channel)
-    {
-        switch (channel)
-        {
-            case CountedChannel<AudioChunk> a: stats.Track(a); break;
-            case CountedChannel<VoicedChunk> v: stats.Track(v); break;
-            case CountedChannel<VideoFrame> f: stats.Track(f); break;
-            case CountedChannel<EmotionWindow> w: stats.Track(w); break;
         }
     }
 
