@@ -10,8 +10,11 @@ internal static class ProductPaths
 
     public static string Models => Path.Combine(Root, "models");
 
-    /// <summary>The bundled sample speech (samples/jfk.flac), the demo's default input.</summary>
+    /// <summary>The bundled sample speech (samples/jfk.flac).</summary>
     public static string SampleSpeech => Path.Combine(Root, "samples", "jfk.flac");
+
+    /// <summary>The bundled clip (samples/demo-clip.mp4: speech and a face video, with its timed transcript beside it), the demo's default input.</summary>
+    public static string DemoClip => Path.Combine(Root, "samples", "demo-clip.mp4");
 
     private static string FindRoot()
     {

@@ -1,17 +1,13 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using TorchSharp;
-using WavFusion.Core.Audio;
-using WavFusion.Inference;
-using WavFusion.Media;
 
 namespace WavFusion.Cli.Commands;
 
 /// <summary>
-/// `wavfusion demo`: the model over sliding windows of a speech file, printing each window's scores and
-/// latency: a thin loop over the inference layer's <see cref="WindowScorer"/> with the bundled demo model
-/// (models/wavfusion-demo) or the model folder given.
+/// `wavfusion demo`: the whole live pipeline (capture from files, Silero VAD, windows, the client transcript, faces,
+/// the shared batcher, events, the console readout) on the bundled clip — speech with a face video and its timed
+/// transcript — with the bundled demo model. No microphone or camera is needed. The console readout runs at the
+/// clip's real-time pace; <c>--json</c> writes the events as JSON lines as fast as possible.
 /// </summary>
 internal static class DemoCommand
 {
@@ -20,82 +16,65 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var audio = new Option<FileInfo?>("--audio") { Description = "speech file (any format ffmpeg reads); default the bundled samples/jfk.flac" };
-        var model = new Option<DirectoryInfo?>("--model") { Description = "a WavFusion checkpoint folder; default the bundled demo model" };
-        var window = new Option<double>("--window") { Description = "window length in seconds", DefaultValueFactory = _ => 4.0 };
-        var hop = new Option<double>("--hop") { Description = "hop between windows in seconds", DefaultValueFactory = _ => 1.0 };
-        var transcript = new Option<string?>("--transcript")
+        var audio = new Option<FileInfo?>("--audio") { Description = "audio or video file (any format ffmpeg reads); default the bundled samples/demo-clip.mp4" };
+        var video = new Option<FileInfo?>("--video") { Description = "video file for faces; default the bundled clip's video when --audio is not given" };
+        var transcript = new Option<FileInfo?>("--transcript-file")
         {
-            Description = "what is said: fused as the text modality through the model's text encoder (the checkpoint folder's text-encoder/)",
+            Description = "timed transcript (a JSON array of {start_ms, end_ms, text}); default the audio's sidecar NAME.transcript.json when there is one",
         };
-        var command = new Command("demo", "Run the emotion model over sliding windows of a speech file") { audio, model, window, hop, transcript };
-        command.SetAction(parse => Run(parse.GetValue(audio), parse.GetValue(model), parse.GetValue(window), parse.GetValue(hop), parse.GetValue(transcript)));
+        var model = new Option<DirectoryInfo?>("--model") { Description = "a WavFusion model folder; default the bundled demo model" };
+        var whisper = new Option<string?>("--whisper") { Description = "a Whisper model (Hugging Face folder or ggml file) to transcribe live instead of the transcript file" };
+        var asr = new Option<string>("--asr") { Description = "recogniser for --whisper: torchsharp or whispernet", DefaultValueFactory = _ => "torchsharp" };
+        asr.AcceptOnlyFromAmong([.. Live.Asr.AsrBackends.Names]);
+        var window = new Option<double?>("--window") { Description = "window length in seconds (default windows.window_ms of the config, 4 s)" };
+        var hop = new Option<double?>("--hop") { Description = "hop between interim windows in seconds (default windows.hop_ms of the config, 1 s)" };
+        var json = new Option<bool>("--json") { Description = "write each event as one line of the proto's JSON mapping, as fast as possible, instead of the real-time console readout" };
+        var config = new Option<FileInfo?>("--config") { Description = "live configuration; default config/live.json" };
+        var command = new Command("demo", "Run the live pipeline on the bundled clip (speech, face video, transcript): emotion events in real time")
+        {
+            audio, video, transcript, model, whisper, asr, window, hop, json, config,
+        };
+        command.SetAction((parse, token) =>
+        {
+            var windowSeconds = parse.GetValue(window);
+            var hopSeconds = parse.GetValue(hop);
+            if (windowSeconds is { } w) Samples("--window", w);
+            if (hopSeconds is { } h) Samples("--hop", h);
+            bool bundled = parse.GetValue(audio) is null;
+            string audioPath = parse.GetValue(audio)?.FullName ?? ProductPaths.DemoClip;
+            string? videoPath = parse.GetValue(video)?.FullName ?? (bundled ? ProductPaths.DemoClip : null);
+            if (videoPath is not null && !File.Exists(videoPath))
+                throw new FileNotFoundException($"{videoPath}: video file not found", videoPath);
+            string? transcriptPath = parse.GetValue(transcript)?.FullName ?? Sidecar(audioPath);
+            bool asFastAsPossible = parse.GetValue(json);
+            var request = new LiveCommand.LiveRequest(
+                Mic: null, Camera: videoPath, AudioFile: audioPath, TranscriptFile: transcriptPath, Realtime: !asFastAsPossible,
+                Whisper: parse.GetValue(whisper), Asr: parse.GetValue(asr)!, ModelFolder: parse.GetValue(model)?.FullName,
+                Json: asFastAsPossible, DurationSeconds: null, ConfigPath: parse.GetValue(config)?.FullName)
+            {
+                WindowSeconds = windowSeconds,
+                HopSeconds = hopSeconds,
+            };
+            return LiveCommand.RunAsync(request, token);
+        });
         return command;
     }
 
-    private static int Run(FileInfo? audioFile, DirectoryInfo? modelDir, double windowSeconds, double hopSeconds, string? transcript)
+    /// <summary>NAME.transcript.json beside NAME.ext, when it exists: the bundled clip's timed sentences.</summary>
+    private static string? Sidecar(string audioPath)
     {
-        int window = Samples("--window", windowSeconds);
-        int hop = Samples("--hop", hopSeconds);
-        if (transcript is not null && string.IsNullOrWhiteSpace(transcript))
-            throw new OptionValueException("--transcript", "is empty; pass what is said, or leave the option out to score the audio alone");
-        string audioPath = audioFile?.FullName ?? ProductPaths.SampleSpeech;
-        if (!File.Exists(audioPath))
-        {
-            Console.Error.WriteLine($"error: {audioPath}: audio file not found (pass --audio FILE)");
-            return 2;
-        }
-
-        string folder = modelDir?.FullName ?? Path.Combine(ProductPaths.Models, "wavfusion-demo");
-        using var bundle = ModelBundle.Load(folder);
-        int minimum = bundle.MinimumSamples;
-        if (window < minimum)
-            throw new OptionValueException("--window", Invariant($"{windowSeconds} s is {window} samples; the model needs at least {minimum} ({minimum / (double)AudioChunk.SampleRate:0.####} s)"));
-        if (transcript is not null && bundle.TextEncoder is null)
-            throw new OptionValueException("--transcript", $"the model in {bundle.Folder} has no {ModelBundle.TextEncoderFolder}/ to encode text with");
-        var clip = AudioFile.Load(audioPath, AudioChunk.SampleRate).Require(AudioChunk.SampleRate, audioPath);
-        var scorer = new WindowScorer(bundle, maxBatch: 1);
-
-        Console.WriteLine($"model   {bundle.Folder} (version {bundle.ModelVersion}, labels {string.Join(", ", bundle.Labels)})");
-        if (bundle.IsDemoModel)
-            Console.WriteLine("        DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions");
-        Console.WriteLine(transcript is null
-            ? $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio (pass --transcript TEXT to fuse text; no camera in this demo)"
-            : $"audio   {audioPath} ({clip.DurationSeconds:F1} s); modalities: audio + text (\"{transcript}\")");
-        Console.WriteLine(Invariant($"windows {windowSeconds:0.##} s, hop {hopSeconds:0.##} s; libtorch {torch.__version__}, {torch.get_num_threads()} thread(s)"));
-
-        var latencies = new List<double>();
-        long scored = 0;
-        foreach (var (start, length) in SlidingWindows.Over(clip.Samples.Length, window, hop, minimum))
-        {
-            var watch = Stopwatch.StartNew();
-            var score = scorer.Score([new ScoringWindow(clip.Samples.AsSpan(start, length).ToArray(), transcript)])[0];
-            latencies.Add(watch.Elapsed.TotalMilliseconds);
-            scored += length;
-            var scores = string.Join("  ", score.Labels.Select((l, i) => Invariant($"{l} {score.Probabilities[i]:0.00}")));
-            Console.WriteLine(Invariant(
-                $"{start / (double)clip.SampleRate,6:F1}-{(start + length) / (double)clip.SampleRate,5:F1} s  {score.TopLabel,-10} {scores}  ({latencies[^1]:F0} ms)"));
-        }
-        if (latencies.Count == 0)
-            throw new InvalidDataException($"{audioPath}: shorter than one model frame ({minimum} samples)");
-        // The last window may be shorter than --window, so the factor divides by the audio actually scored.
-        double realTimeFactor = latencies.Sum() / 1000 / (scored / (double)clip.SampleRate);
-        latencies.Sort();
-        Console.WriteLine(Invariant(
-            $"{latencies.Count} windows, median latency {latencies[latencies.Count / 2]:F0} ms per {windowSeconds:0.##} s window (real-time factor {realTimeFactor:F3})"));
-        return 0;
+        string sidecar = Path.ChangeExtension(audioPath, ".transcript.json");
+        return File.Exists(sidecar) ? sidecar : null;
     }
 
     /// <summary>A window or hop length in samples at the model's rate, or an error naming the option and its bounds.</summary>
-    private static int Samples(string option, double seconds)
+    internal static int Samples(string option, double seconds)
     {
         if (!double.IsFinite(seconds) || seconds <= 0 || seconds > MaxSeconds)
-            throw new OptionValueException(option, Invariant($"{seconds} is not a length in seconds between 0 and {MaxSeconds}"));
-        int samples = (int)Math.Round(seconds * AudioChunk.SampleRate);
+            throw new OptionValueException(option, FormattableString.Invariant($"{seconds} is not a length in seconds between 0 and {MaxSeconds}"));
+        int samples = (int)Math.Round(seconds * Media.AudioChunk.SampleRate);
         if (samples < 1)
-            throw new OptionValueException(option, Invariant($"{seconds} s is less than one sample at {AudioChunk.SampleRate} Hz"));
+            throw new OptionValueException(option, FormattableString.Invariant($"{seconds} s is less than one sample at {Media.AudioChunk.SampleRate} Hz"));
         return samples;
     }
-
-    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

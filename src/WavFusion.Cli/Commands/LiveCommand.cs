@@ -41,7 +41,14 @@ internal static class LiveCommand
     }
 
     public sealed record LiveRequest(string? Mic, string? Camera, string? AudioFile, string? TranscriptFile, bool Realtime, string? Whisper,
-        string Asr, string? ModelFolder, bool Json, double? DurationSeconds, string? ConfigPath);
+        string Asr, string? ModelFolder, bool Json, double? DurationSeconds, string? ConfigPath)
+    {
+        /// <summary>Overrides windows.window_ms of the config (`demo --window`); validated against the model's minimum.</summary>
+        public double? WindowSeconds { get; init; }
+
+        /// <summary>Overrides windows.hop_ms of the config (`demo --hop`).</summary>
+        public double? HopSeconds { get; init; }
+    }
 
     public static async Task<int> RunAsync(LiveRequest request, CancellationToken cancellationToken)
     {
@@ -51,6 +58,8 @@ internal static class LiveCommand
             throw new FileNotFoundException($"{request.AudioFile}: audio file not found", request.AudioFile);
         var options = LiveOptions.Load(request.ConfigPath ?? ProductPaths.Config("live.json"));
         if (request.Mic is not null) options = options with { Microphone = options.Microphone with { Device = request.Mic } };
+        if (request.WindowSeconds is { } w) options = options with { Windows = options.Windows with { WindowMs = Milliseconds(w) } };
+        if (request.HopSeconds is { } h) options = options with { Windows = options.Windows with { HopMs = Milliseconds(h) } };
         var transcript = request.TranscriptFile is null ? null : ClientTranscript.Load(request.TranscriptFile);
         var models = new LiveModels(
             request.ModelFolder ?? Path.Combine(ProductPaths.Models, "wavfusion-demo"),
@@ -59,10 +68,14 @@ internal static class LiveCommand
             AsrBackends.Parse(request.Asr));
 
         await using var runtime = LiveRuntime.Load(options, models, withFaces: request.Camera is not null);
+        int windowSamples = (int)((long)options.Windows.WindowMs * AudioChunk.SampleRate / 1000);
+        if (windowSamples < runtime.Bundle.MinimumSamples)
+            throw new OptionValueException(request.WindowSeconds is null ? "windows.window_ms" : "--window", string.Create(CultureInfo.InvariantCulture,
+                $"{options.Windows.WindowMs} ms is {windowSamples} samples; the model needs at least {runtime.Bundle.MinimumSamples} ({runtime.Bundle.MinimumSamples * 1000.0 / AudioChunk.SampleRate:0.#} ms)"));
         await using IAudioSource audio = request.AudioFile is not null
             ? AudioSources.File(request.AudioFile, request.Realtime, options.Microphone.ChunkMs)
             : AudioSources.Microphone(options.Microphone);
-        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, options.Camera);
+        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, options.Camera, realtime: audio.Realtime);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.DurationSeconds is { } seconds) stop.CancelAfter(TimeSpan.FromSeconds(seconds));
@@ -70,16 +83,20 @@ internal static class LiveCommand
         IEventSink sink = request.Json ? new JsonLinesSink(Console.Out) : new ConsoleReadout(AnsiConsole.Console, stats);
         if (!request.Json)
         {
-            Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); audio {audio.Name}"
+            // The header goes with the readout on standard output; standard error keeps errors and the summary.
+            Console.Out.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); audio {audio.Name}"
                                     + (video is null ? "" : $"; camera {video.Name}") + (transcript is null ? "" : $"; transcript {request.TranscriptFile}")
                                     + (request.Whisper is null ? "" : $"; whisper {request.Whisper} ({request.Asr})"));
             if (runtime.Bundle.IsDemoModel)
-                Console.Error.WriteLine("DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions");
+                Console.Out.WriteLine("DEMO MODEL: trained on synthetic SynthEmo data only; its scores say nothing about real emotions");
         }
         await runtime.RunSessionAsync("live-1", audio, video, transcript, [sink], stats, cancellationToken: stop.Token).ConfigureAwait(false);
         Console.Error.WriteLine(Summary(stats, runtime));
         return 0;
     }
+
+    /// <summary>Seconds to whole milliseconds, at least 1 (the options were validated in seconds already).</summary>
+    private static int Milliseconds(double seconds) => Math.Max(1, (int)Math.Round(seconds * 1000));
 
     private static string Summary(LiveStats stats, LiveRuntime runtime)
     {

@@ -44,7 +44,11 @@ public sealed class CameraSource : IVideoSource
 
     /// <param name="source">A camera index ("0"), an rtsp://, http:// or https:// URL, or a video file.</param>
     /// <param name="log">Receives one line per disconnect and per give-up; standard error when null.</param>
-    public CameraSource(string source, CameraOptions options, TimeProvider? time = null, Action<string>? log = null)
+    /// <param name="realtime">
+    /// For a video file: deliver each frame when its stream time comes, like a camera (the default), or as fast as the
+    /// pipeline takes them. A camera or a URL is always at its own pace.
+    /// </param>
+    public CameraSource(string source, CameraOptions options, TimeProvider? time = null, Action<string>? log = null, bool realtime = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         ArgumentNullException.ThrowIfNull(options);
@@ -55,9 +59,14 @@ public sealed class CameraSource : IVideoSource
         Kind = int.TryParse(source, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? VideoSourceKind.Device
             : source.Contains("://", StringComparison.Ordinal) ? VideoSourceKind.Stream
             : VideoSourceKind.File;
+        Realtime = realtime || Kind != VideoSourceKind.File;
     }
 
     public string Name { get; }
+
+    public bool Realtime { get; }
+
+    public bool Recorded => Kind == VideoSourceKind.File;
 
     public VideoSourceKind Kind { get; }
 
@@ -141,6 +150,7 @@ public sealed class CameraSource : IVideoSource
                         Interlocked.Increment(ref _skipped);
                         continue;
                     }
+                    if (Kind == VideoSourceKind.File && Realtime && !WaitUntil(start, time, stop)) return;
                     if (!Write(output, ToFrame(image, time), stop)) return;
                     Counters.Deliver();
                     continue;
@@ -195,6 +205,13 @@ public sealed class CameraSource : IVideoSource
         {
             capture?.Dispose();
         }
+    }
+
+    /// <summary>Paces a file: waits until <paramref name="time"/> has passed since the start; false when stopped first.</summary>
+    private bool WaitUntil(long start, TimeSpan time, CancellationToken stop)
+    {
+        var wait = time - _time.GetElapsedTime(start);
+        return wait <= TimeSpan.Zero || !stop.WaitHandle.WaitOne(wait);
     }
 
     private VideoCapture? Open()

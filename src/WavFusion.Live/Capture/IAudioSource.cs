@@ -37,6 +37,19 @@ public interface IVideoSource : IAsyncDisposable
 {
     string Name { get; }
 
+    /// <summary>
+    /// True when frames arrive at the pace of the stream (a camera, a URL, a file paced in real time): its channel drops
+    /// the oldest frames rather than block capture. False when a file is read as fast as the pipeline takes it.
+    /// </summary>
+    bool Realtime { get; }
+
+    /// <summary>
+    /// True for recorded video (a file): every window waits until the video has been analysed past its end, so the faces
+    /// joined to it are the same on every run whatever the pacing. False for live video, where a window takes the faces
+    /// analysed by the time it is complete and never waits on a camera.
+    /// </summary>
+    bool Recorded { get; }
+
     CaptureCounters Counters { get; }
 
     /// <summary>Captures until cancelled or the input ends; completes <paramref name="output"/> when done.</summary>

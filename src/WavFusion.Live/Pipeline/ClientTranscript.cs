@@ -25,7 +25,9 @@ public static class ClientTranscript
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{path}: not a transcript (a JSON array of {{start_ms, end_ms, text}}): {e.Message}", e);
+            // JsonException's own message names .NET types; the path and line are what a user can act on.
+            throw new InvalidDataException(
+                $"{path}: not a transcript (a JSON array of {{start_ms, end_ms, text}}): invalid at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1}", e);
         }
         var segments = new List<TranscriptSegment>();
         foreach (var (entry, i) in (entries ?? []).Select((e, i) => (e, i)))

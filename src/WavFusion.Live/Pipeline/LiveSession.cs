@@ -29,7 +29,7 @@ public sealed record SessionParts(
 ///     video source → video_capture → face stage → face timeline ─────────────────────────────────────────────────┤
 ///                                          windows → scoring (shared batcher) → session events → sinks (fan-out)
 ///
-/// Speech begin/end events join the session's events. The session ends when its audio ends or it is cancelled;
+/// The window assembler puts speech begin/end boundaries between the windows, so they reach the events in stream order. The session ends when its audio ends or it is cancelled;
 /// every stage's loop then ends and the sinks receive everything scored before.
 /// </summary>
 public sealed class LiveSession(string sessionId, LiveOptions options, SessionParts parts, TimeProvider time, LiveStats stats)
@@ -46,11 +46,10 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         var timed = channels.VoicedAudio.Create<AudioChunk>("client_transcript_clock");
         var voiced = channels.VoicedAudio.Create<VoicedChunk>("voiced_audio");
         var toTranscriber = channels.TranscriberAudio.Create<VoicedChunk>("transcriber_audio");
-        var frames = (audio.Realtime ? channels.VideoCapture : channels.AudioPush with { Capacity = channels.VideoCapture.Capacity })
+        var frames = (video is null || video.Realtime ? channels.VideoCapture : channels.AudioPush with { Capacity = channels.VideoCapture.Capacity })
             .Create<VideoFrame>("video_capture");
-        var windows = channels.Windows.Create<EmotionWindow>("windows");
-        var joined = channels.Windows.Create<EmotionWindow>("joined_windows");
-        var boundaries = channels.Windows.Create<SpeechBoundary>("speech_boundaries");
+        var windows = channels.Windows.Create<WindowStreamItem>("windows");
+        var joined = channels.Windows.Create<WindowStreamItem>("joined_windows");
         var events = channels.SessionEvents.Create<StreamingRecognizeResponse>("session_events");
         stats.Track(captured);
         stats.Track(voiced);
@@ -67,7 +66,7 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
 
         var vadOutputs = new List<ChannelWriter<VoicedChunk>> { voiced.Writer };
         if (parts.Asr is not null) vadOutputs.Add(toTranscriber.Writer);
-        var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs, boundaries.Writer);
+        var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs);
         var assembler = new WindowAssembler(options.Windows, transcript, faces, time);
         var scoring = new ScoringStage(parts.Batcher, sessionId, 0, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats);
 
@@ -75,11 +74,10 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         {
             Stage(() => audio.RunAsync(captured.Writer, token), captured.Writer),
             Stage(() => ClientTranscriptClockAsync(captured.Reader, timed.Writer, transcript, token), timed.Writer),
-            Stage(() => vad.RunAsync(timed.Reader, token), voiced.Writer, toTranscriber.Writer, boundaries.Writer),
+            Stage(() => vad.RunAsync(timed.Reader, token), voiced.Writer, toTranscriber.Writer),
             Stage(() => assembler.RunAsync(voiced.Reader, windows.Writer, token), windows.Writer),
-            Stage(() => JoinFacesAsync(windows.Reader, joined.Writer, faces, video is not null && !audio.Realtime, token), joined.Writer),
+            Stage(() => JoinFacesAsync(windows.Reader, joined.Writer, faces, video is { Recorded: true }, token), joined.Writer),
             Stage(() => scoring.RunAsync(joined.Reader, events.Writer, token)),
-            Stage(() => BoundariesAsync(boundaries.Reader, events.Writer, token)),
         };
         if (parts.Asr is not null)
         {
@@ -98,7 +96,7 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
 
         // The session is over when the audio path has drained; video (a camera) runs until then.
         if (video is null || parts.Faces is null || parts.Bundle.VisualEncoder is null) faces.End();
-        var audioPath = Task.WhenAll(stages[0], stages[1], stages[2], stages[3], stages[4], stages[5], stages[6]);
+        var audioPath = Task.WhenAll(stages[0], stages[1], stages[2], stages[3], stages[4], stages[5]);
         try
         {
             await audioPath.ConfigureAwait(false);
@@ -118,12 +116,11 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
 
     private Task Stage<T1>(Func<Task> loop, ChannelWriter<T1> output) => Finally(loop, () => output.TryComplete());
 
-    private Task Stage<T1, T2, T3>(Func<Task> loop, ChannelWriter<T1> a, ChannelWriter<T2> b, ChannelWriter<T3> c) =>
+    private Task Stage<T1, T2>(Func<Task> loop, ChannelWriter<T1> a, ChannelWriter<T2> b) =>
         Finally(loop, () =>
         {
             a.TryComplete();
             b.TryComplete();
-            c.TryComplete();
         });
 
     /// <summary>A stage that fails stops the session: the others are cancelled, so none waits forever on a channel it feeds.</summary>
@@ -150,15 +147,17 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
     private CancellationTokenSource? _stop;
 
     /// <summary>
-    /// Passes audio on and, before each chunk, puts the client transcript segments that have ended by the chunk's end
-    /// on the timeline: text is known once it has been said, never earlier.
+    /// Passes audio on and, before each chunk, puts the client transcript segments that have begun by the chunk's end on
+    /// the timeline, as a client's streaming recogniser sends text while it is said. A window, emitted once its audio
+    /// has passed this clock, so sees exactly the segments that overlap it, however far the clock has run ahead: the
+    /// join depends on stream time only, never on the pace.
     /// </summary>
     private async Task ClientTranscriptClockAsync(ChannelReader<AudioChunk> input, ChannelWriter<AudioChunk> output, TranscriptTimeline timeline, CancellationToken token)
     {
         var pending = new Queue<TranscriptSegment>(parts.ClientTranscript ?? []);
         await foreach (var chunk in input.ReadAllAsync(token).ConfigureAwait(false))
         {
-            while (pending.Count > 0 && pending.Peek().End <= chunk.End) timeline.Add(pending.Dequeue());
+            while (pending.Count > 0 && pending.Peek().Start < chunk.End) timeline.Add(pending.Dequeue());
             await output.WriteAsync(chunk, token).ConfigureAwait(false);
         }
         while (pending.Count > 0) timeline.Add(pending.Dequeue());
@@ -166,17 +165,17 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
 
     /// <summary>
     /// Joins each window to the faces inside it. Live, a window takes the faces analysed by the time it is complete.
-    /// When a file is read as fast as possible (<paramref name="waitForVideo"/>), video and audio run at their own
-    /// speeds, so a window waits until the video has been analysed past its end (or has ended): the join is on stream
-    /// time whatever the arrival order.
+    /// With recorded video (<paramref name="waitForVideo"/>: a file, paced or read as fast as possible), video and audio
+    /// run at their own speeds, so a window waits until the video has been analysed past its end (or has ended): the join
+    /// is on stream time whatever the arrival order, and the same on every run.
     /// </summary>
-    private static async Task JoinFacesAsync(ChannelReader<EmotionWindow> windows, ChannelWriter<EmotionWindow> output, FaceTimeline faces,
+    private static async Task JoinFacesAsync(ChannelReader<WindowStreamItem> windows, ChannelWriter<WindowStreamItem> output, FaceTimeline faces,
         bool waitForVideo, CancellationToken token)
     {
-        await foreach (var window in windows.ReadAllAsync(token).ConfigureAwait(false))
+        await foreach (var item in windows.ReadAllAsync(token).ConfigureAwait(false))
         {
-            var joined = window;
-            if (waitForVideo)
+            var joined = item;
+            if (waitForVideo && item is EmotionWindow window)
             {
                 faces.Hold(window.Start);
                 while (faces.Watermark < window.End && !faces.Ended.IsCompleted)
@@ -184,15 +183,6 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
                 joined = window with { Faces = faces.Between(window.Start, window.End) };
             }
             await output.WriteAsync(joined, token).ConfigureAwait(false);
-        }
-    }
-
-    private async Task BoundariesAsync(ChannelReader<SpeechBoundary> boundaries, ChannelWriter<StreamingRecognizeResponse> events, CancellationToken token)
-    {
-        await foreach (var boundary in boundaries.ReadAllAsync(token).ConfigureAwait(false))
-        {
-            stats.SpeechEvent();
-            await events.WriteAsync(EmotionEvents.Speech(sessionId, 0, boundary), token).ConfigureAwait(false);
         }
     }
 }

@@ -10,7 +10,7 @@ namespace WavFusion.Live.Sinks;
 /// <summary>
 /// The live console view (Spectre.Console): per-class bars of the latest result, whether it was interim or final,
 /// the transcript and faces that informed it, speech state, latency p50/p95 and every channel's drops.
-/// Redraws at most ten times a second; on a console that is not a terminal it prints one line per final result.
+/// Redraws at most ten times a second; on a console that is not a terminal it prints one unwrapped line per final result.
 /// </summary>
 public sealed class ConsoleReadout(IAnsiConsole console, LiveStats stats) : IEventSink
 {
@@ -24,7 +24,7 @@ public sealed class ConsoleReadout(IAnsiConsole console, LiveStats stats) : IEve
         if (!console.Profile.Capabilities.Interactive || !console.Profile.Capabilities.Ansi)
         {
             await foreach (var e in events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                if (e.Result is { IsFinal: true } final) console.Write(new Text(Line(final) + Environment.NewLine));
+                if (e.Result is { IsFinal: true } final) await console.Profile.Out.Writer.WriteLineAsync(Line(final)).ConfigureAwait(false);
             return;
         }
         await console.Live(View()).AutoClear(false).StartAsync(async context =>

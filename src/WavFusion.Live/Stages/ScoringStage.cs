@@ -9,7 +9,8 @@ using MediaModalities = WavFusion.Media.Modalities;
 namespace WavFusion.Live.Stages;
 
 /// <summary>
-/// Windows → the shared inference batcher → emotion events. Latency is measured from the window's last sample
+/// Windows → the shared inference batcher → emotion events; speech boundaries between them become speech events in
+/// the same order, so the session's events are in stream order. Latency is measured from the window's last sample
 /// arriving to its event being handed to the sinks. Interim results carry a stability: the share of the
 /// utterance's last three interim results (this one included) that agree on the top label.
 /// </summary>
@@ -19,12 +20,19 @@ public sealed class ScoringStage(InferenceBatcher batcher, string sessionId, uin
     private const int StabilityHistory = 3;
     private readonly Queue<string> _recentTopLabels = new();
 
-    public async Task RunAsync(ChannelReader<EmotionWindow> windows, ChannelWriter<StreamingRecognizeResponse> events, CancellationToken cancellationToken)
+    public async Task RunAsync(ChannelReader<WindowStreamItem> windows, ChannelWriter<StreamingRecognizeResponse> events, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(windows);
         ArgumentNullException.ThrowIfNull(events);
-        await foreach (var window in windows.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var item in windows.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (item is SpeechBoundary boundary)
+            {
+                stats.SpeechEvent();
+                await events.WriteAsync(EmotionEvents.Speech(sessionId, channel, boundary), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            var window = (EmotionWindow)item;
             var fused = new ScoringWindow(window.Audio, window.Transcript, null,
                 window.Faces.Count == 0 ? null : window.Faces.Select(f => f.Features).ToList());
             var paths = new List<ScoringWindow> { fused };

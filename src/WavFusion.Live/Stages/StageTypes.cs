@@ -2,8 +2,15 @@ using WavFusion.Media;
 
 namespace WavFusion.Live.Stages;
 
+/// <summary>
+/// An item of a session's window stream, in stream order: a window to score, or a speech boundary. Boundaries travel
+/// with the windows through the face join and the scoring stage, so a session's events come out in stream-time order
+/// (a speech begin before the utterance's results, its end after its final result) however far scoring lags.
+/// </summary>
+public abstract record WindowStreamItem;
+
 /// <summary>Speech of a stream began or ended at <see cref="StreamTime"/>.</summary>
-public sealed record SpeechBoundary(bool IsBegin, TimeSpan StreamTime);
+public sealed record SpeechBoundary(bool IsBegin, TimeSpan StreamTime) : WindowStreamItem;
 
 /// <summary>
 /// One face seen at <see cref="StreamTime"/>: the EfficientNet features of its crop, computed once per frame and
@@ -24,4 +31,4 @@ public sealed record EmotionWindow(
     bool IsFinal,
     string? Transcript,
     IReadOnlyList<FaceObservation> Faces,
-    long LastSampleTimestamp);
+    long LastSampleTimestamp) : WindowStreamItem;

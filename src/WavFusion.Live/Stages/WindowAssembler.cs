@@ -91,10 +91,28 @@ public sealed class WindowAssembler
     /// <summary>Capacity of the audio store, which stops growing once the longest kept span has been seen.</summary>
     public int BufferCapacity => _audio.Capacity;
 
-    public async Task RunAsync(ChannelReader<VoicedChunk> input, ChannelWriter<EmotionWindow> output, CancellationToken cancellationToken = default)
+    /// <summary>Windows only, in order of their end.</summary>
+    public Task RunAsync(ChannelReader<VoicedChunk> input, ChannelWriter<EmotionWindow> output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return RunCoreAsync(input, (item, token) => item is EmotionWindow w ? output.WriteAsync(w, token) : ValueTask.CompletedTask,
+            failure => output.TryComplete(failure), cancellationToken);
+    }
+
+    /// <summary>
+    /// Windows and the speech boundaries between them, in stream order: a begin before the utterance's first window,
+    /// an end after its final window. The boundaries follow the same VAD decision as the windows.
+    /// </summary>
+    public Task RunAsync(ChannelReader<VoicedChunk> input, ChannelWriter<WindowStreamItem> output, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return RunCoreAsync(input, output.WriteAsync, failure => output.TryComplete(failure), cancellationToken);
+    }
+
+    private async Task RunCoreAsync(ChannelReader<VoicedChunk> input, Func<WindowStreamItem, CancellationToken, ValueTask> write,
+        Action<Exception?> complete, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(output);
         Exception? failure = null;
         try
         {
@@ -102,13 +120,13 @@ public sealed class WindowAssembler
             {
                 while (input.TryRead(out var voiced))
                 {
-                    foreach (var window in Add(voiced, _time.GetTimestamp()))
-                        await output.WriteAsync(window, cancellationToken).ConfigureAwait(false);
+                    foreach (var item in Add(voiced, _time.GetTimestamp()))
+                        await write(item, cancellationToken).ConfigureAwait(false);
                 }
             }
             if (_inUtterance)
             {
-                foreach (var window in EndUtterance(_audio.End)) await output.WriteAsync(window, cancellationToken).ConfigureAwait(false);
+                foreach (var item in EndUtterance(_audio.End)) await write(item, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -118,15 +136,15 @@ public sealed class WindowAssembler
         }
         finally
         {
-            output.TryComplete(failure);
+            complete(failure);
         }
     }
 
     /// <summary>Takes one chunk that arrived at <paramref name="arrival"/>; the windows it completes, in order of their end.</summary>
-    private List<EmotionWindow> Add(VoicedChunk voiced, long arrival)
+    private List<WindowStreamItem> Add(VoicedChunk voiced, long arrival)
     {
         ArgumentNullException.ThrowIfNull(voiced);
-        var windows = new List<EmotionWindow>();
+        var windows = new List<WindowStreamItem>();
         var chunk = voiced.Chunk;
         long chunkStart = StreamSamples.FromTime(chunk.StreamTime);
         if (!_started || chunkStart != _audio.End)
@@ -141,7 +159,7 @@ public sealed class WindowAssembler
 
         if (voiced.Activity.IsSpeech)
         {
-            if (!_inUtterance) BeginUtterance(StreamSamples.FromTime(voiced.Activity.Start));
+            if (!_inUtterance) windows.Add(BeginUtterance(StreamSamples.FromTime(voiced.Activity.Start)));
             EmitDue(windows);
         }
         else if (_inUtterance)
@@ -152,17 +170,18 @@ public sealed class WindowAssembler
         return windows;
     }
 
-    private void BeginUtterance(long start)
+    private SpeechBoundary BeginUtterance(long start)
     {
         _inUtterance = true;
         Utterances++;
         _utteranceStart = Math.Clamp(start, _audio.Start, _audio.End);
         _partStart = _utteranceStart;
         _nextInterimEnd = _utteranceStart + _firstInterim;
+        return new SpeechBoundary(true, StreamSamples.ToTime(_utteranceStart));
     }
 
     /// <summary>Interim windows and full-length final parts whose audio is all in, earliest end first.</summary>
-    private void EmitDue(List<EmotionWindow> windows)
+    private void EmitDue(List<WindowStreamItem> windows)
     {
         while (true)
         {
@@ -181,18 +200,22 @@ public sealed class WindowAssembler
         }
     }
 
-    /// <summary>The final windows of the utterance ending at stream sample <paramref name="end"/> (not before what earlier parts covered).</summary>
-    private List<EmotionWindow> EndUtterance(long end)
+    /// <summary>
+    /// The final windows of the utterance ending at stream sample <paramref name="end"/> (not before what earlier parts
+    /// covered), then its end boundary.
+    /// </summary>
+    private List<WindowStreamItem> EndUtterance(long end)
     {
         _inUtterance = false;
         end = Math.Clamp(end, _partStart, _audio.End);
-        var windows = new List<EmotionWindow>();
+        var windows = new List<WindowStreamItem>();
         while (end - _partStart > _maxUtterance)
         {
             windows.Add(Window(_partStart, _partStart + _maxUtterance, isFinal: true));
             _partStart += _maxUtterance;
         }
         if (end > _partStart) windows.Add(Window(_partStart, end, isFinal: true));
+        windows.Add(new SpeechBoundary(false, StreamSamples.ToTime(end)));
         return windows;
     }
 

@@ -56,12 +56,16 @@ public sealed class BadInputTests
     }
 
     [Theory]
-    [InlineData("")]
-    [InlineData("   ")]
-    public void Demo_rejects_an_empty_transcript(string transcript)
+    [InlineData("", "invalid at $, line 1")]
+    [InlineData("{}", "invalid at $, line 1")]
+    [InlineData("[{\"start_ms\": 500, \"end_ms\": 100, \"text\": \"hi\"}]", "segment 0 needs text and 0 <= start_ms < end_ms")]
+    public void Demo_names_a_transcript_file_it_cannot_use(string content, string reason)
     {
         using var dir = new TempDir();
-        AssertOneLineError(ProcessRunner.Cli("demo", "--audio", Wav(dir, "a.wav", 16000), "--transcript", transcript), 2, "--transcript: is empty");
+        File.WriteAllText(dir.File("t.json"), content);
+        var r = ProcessRunner.Cli("demo", "--audio", Wav(dir, "a.wav", 16000), "--transcript-file", dir.File("t.json"));
+        AssertOneLineError(r, 1, "t.json: ");
+        Assert.Contains(reason, r.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -101,7 +105,7 @@ public sealed class BadInputTests
         }
         File.Delete(Path.Combine(model, "text-encoder", "model.safetensors"));
         File.Copy(Path.Combine(RepoPaths.TestData, "torch", "malicious.bin"), Path.Combine(model, "text-encoder", "pytorch_model.bin"));
-        var r = ProcessRunner.Cli("demo", "--model", model, "--audio", Wav(dir, "a.wav", 16000), "--transcript", "hello there");
+        var r = ProcessRunner.Cli("demo", "--model", model, "--audio", Wav(dir, "a.wav", 16000));
         AssertOneLineError(r, 1, "pytorch_model.bin: data.pkl at byte");
         Assert.Contains("refused global", r.StdErr, StringComparison.Ordinal);
     }
@@ -110,7 +114,7 @@ public sealed class BadInputTests
     public void Demo_names_audio_without_samples()
     {
         using var dir = new TempDir();
-        AssertOneLineError(ProcessRunner.Cli("demo", "--audio", Wav(dir, "silent.wav", 0)), 1, "silent.wav: audio has no samples");
+        AssertOneLineError(ProcessRunner.Cli("demo", "--audio", Wav(dir, "silent.wav", 0)), 1, "silent.wav: no audio samples decoded");
     }
 
     [SkippableFact]

@@ -1,93 +1,167 @@
-using WavFusion.Core.Audio;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using WavFusion.Api.V1;
 using WavFusion.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace WavFusion.Tests.Cli;
 
-/// <summary>The main job (`wavfusion demo`) end to end through the built and the published CLI.</summary>
-public sealed class DemoCommandTests
+/// <summary>
+/// The main job (`wavfusion demo`): the whole live pipeline on the bundled clip, end to end through the built and the
+/// published CLI. Labels and the model version are read from the bundled model, not written down here.
+/// </summary>
+public sealed class DemoCommandTests(ITestOutputHelper output)
 {
-    private static string SpeechLikeWav(TempDir dir, double seconds)
+    private static string DemoModel => Path.Combine(RepoPaths.Root, "models", "wavfusion-demo");
+
+    private static (string[] Labels, string Version) BundledModel()
     {
-        var random = new Random(3);
-        var samples = new float[(int)(seconds * 16000)];
-        for (int i = 0; i < samples.Length; i++)
-            samples[i] = (float)(0.3 * Math.Sin(2 * Math.PI * 180 * i / 16000.0) * (0.5 + 0.5 * Math.Sin(2 * Math.PI * 3 * i / 16000.0)) + 0.01 * (random.NextDouble() - 0.5));
-        string path = dir.File("speech.wav");
-        WavFile.Write(path, new AudioClip(samples, 16000));
-        return path;
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(DemoModel, "checkpoint.json")))!;
+        return (manifest["labels"]!.AsArray().Select(l => (string)l!).ToArray(), (string)manifest["model_version"]!);
+    }
+
+    private static List<StreamingRecognizeResponse> Events(ProcessResult run) =>
+        run.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => StreamingRecognizeResponse.Parser.ParseJson(line)).ToList();
+
+    /// <summary>
+    /// Checks a session's events in stream time: speech begins and ends alternate with rising offsets; every result lies
+    /// inside its utterance (it starts at or after the begin); interim results end later and later; each utterance is
+    /// closed by exactly one final result ending where it ends, before its end event; labels and version from the model.
+    /// </summary>
+    internal static void AssertWellFormedSession(IReadOnlyList<StreamingRecognizeResponse> events, string[] labels, string version)
+    {
+        Assert.All(events, e => Assert.Equal(events[0].SessionId, e.SessionId));
+        long lastSpeech = long.MinValue, lastInterimEnd = long.MinValue;
+        bool inUtterance = false;
+        EmotionResult? final = null;
+        int utterances = 0;
+        foreach (var e in events)
+        {
+            if (e.SpeechEvent is { } speech)
+            {
+                Assert.True(speech.OffsetMs >= lastSpeech, $"speech event at {speech.OffsetMs} ms after one at {lastSpeech} ms");
+                lastSpeech = speech.OffsetMs;
+                bool begin = speech.Type == SpeechEvent.Types.Type.SpeechBegin;
+                Assert.True(begin != inUtterance, $"{speech.Type} at {speech.OffsetMs} ms: begins and ends do not alternate");
+                if (!begin)
+                {
+                    Assert.True(final is not null, $"the utterance ending at {speech.OffsetMs} ms has no final result");
+                    Assert.Equal(speech.OffsetMs, final!.EndOffsetMs);
+                    utterances++;
+                }
+                inUtterance = begin;
+                final = null;
+                lastInterimEnd = long.MinValue;
+                continue;
+            }
+            var r = e.Result;
+            Assert.True(inUtterance, $"a result at {r.StartOffsetMs}-{r.EndOffsetMs} ms outside an utterance");
+            Assert.True(r.StartOffsetMs >= lastSpeech, $"a result starting at {r.StartOffsetMs} ms, before its utterance began at {lastSpeech} ms");
+            Assert.True(r.EndOffsetMs > r.StartOffsetMs);
+            if (!r.IsFinal)
+            {
+                Assert.True(r.EndOffsetMs > lastInterimEnd, $"an interim result ending at {r.EndOffsetMs} ms after one ending at {lastInterimEnd} ms");
+                lastInterimEnd = r.EndOffsetMs;
+            }
+            Assert.Equal(labels, r.Fused.Select(s => s.Label));
+            Assert.Contains(r.TopLabel, labels);
+            Assert.Equal(version, r.ModelVersion);
+            Assert.InRange(r.Fused.Sum(s => s.Probability), 0.999, 1.001);
+            if (r.IsFinal)
+            {
+                Assert.True(final is null || final.EndOffsetMs <= r.StartOffsetMs, "final results of one utterance overlap");
+                final = r;
+            }
+        }
+        Assert.False(inUtterance, "the stream ended inside an utterance");
+        Assert.True(utterances > 0, "no utterance");
     }
 
     [Fact]
-    public void Demo_scores_every_sliding_window_of_a_file()
+    public void Demo_json_runs_the_live_pipeline_on_the_bundled_clip()
     {
         using var dir = new TempDir();
-        var r = ProcessRunner.Cli("demo", "--audio", SpeechLikeWav(dir, 6), "--window", "4", "--hop", "1");
-        Assert.True(r.ExitCode == 0, r.All);
-        Assert.Contains("3 windows, median latency", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("0.0-  4.0 s", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("2.0-  6.0 s", r.StdOut, StringComparison.Ordinal);
-        // The bundled demo model is trained; the untrained fallback would say so.
-        Assert.Contains("wavfusion-demo (version", r.StdOut, StringComparison.Ordinal);
-        Assert.DoesNotContain("UNTRAINED", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("labels neutral, happy, angry, sad, calm", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("DEMO MODEL: trained on synthetic SynthEmo data only", r.StdOut, StringComparison.Ordinal);
+        // From a folder outside the repository, so the clip, config and models are found from the app's location.
+        var run = ProcessRunner.Run("dotnet", [ProcessRunner.CliDll, "demo", "--json"], workingDirectory: dir.Path);
+        Assert.True(run.ExitCode == 0, run.All);
+        var events = Events(run);
+        var (labels, version) = BundledModel();
+        AssertWellFormedSession(events, labels, version);
+        var results = events.Where(e => e.Result is not null).Select(e => e.Result).ToList();
+        // The clip has five sentences with a face throughout, and a transcript beside it.
+        Assert.Equal(5, events.Count(e => e.SpeechEvent?.Type == SpeechEvent.Types.Type.SpeechEnd));
+        Assert.Contains(results, r => r.ModalitiesPresent.Visual);
+        Assert.Contains(results, r => r.ModalitiesPresent.Text && r.Transcript.Length > 0);
+        Assert.All(results.Where(r => r.IsFinal), r => Assert.True(r.ModalitiesPresent is { Audio: true, Text: true, Visual: true }, $"final {r.StartOffsetMs} ms: {r.ModalitiesPresent}"));
+        Assert.All(results.Where(r => r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual), r => Assert.NotEmpty(r.PerModality));
+        Assert.Contains("summary:", run.StdErr, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Demo_fuses_a_transcript_through_the_bundled_text_encoder()
+    public void Demo_console_readout_plays_the_clip_in_real_time()
     {
-        using var dir = new TempDir();
-        string wav = SpeechLikeWav(dir, 4);
-        var audioOnly = ProcessRunner.Cli("demo", "--audio", wav);
-        var withText = ProcessRunner.Cli("demo", "--audio", wav, "--transcript", "I love the garden, it made today wonderful!");
-        Assert.True(withText.ExitCode == 0, withText.All);
-        Assert.Contains("modalities: audio + text", withText.StdOut, StringComparison.Ordinal);
-        // The text changes the fused scores of the same window.
-        static string Scores(string stdout) => stdout.Split('\n').Single(l => l.Contains("0.0-  4.0 s", StringComparison.Ordinal)).Split('(')[0];
-        Assert.NotEqual(Scores(audioOnly.StdOut), Scores(withText.StdOut));
-    }
-
-    [SkippableFact]
-    public void Demo_without_audio_scores_the_bundled_sample_speech()
-    {
-        Skip.IfNot(Tools.Has("ffmpeg"), "ffmpeg is not installed (scripts/install-system-deps.sh installs it)");
-        using var dir = new TempDir();
-        // From a folder outside the repository, so the sample is found from the app's location, not the working directory.
-        var r = ProcessRunner.Run("dotnet", [ProcessRunner.CliDll, "demo", "--hop", "4"], workingDirectory: dir.Path);
-        Assert.True(r.ExitCode == 0, r.All);
-        Assert.Contains(Path.Combine(RepoPaths.Samples, "jfk.flac") + " (11.0 s)", r.StdOut, StringComparison.Ordinal);
-        Assert.Contains("3 windows, median latency", r.StdOut, StringComparison.Ordinal);
+        var watch = Stopwatch.StartNew();
+        var run = ProcessRunner.Cli("demo");
+        watch.Stop();
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s for the 27 s clip\n{run.All}");
+        Assert.True(run.ExitCode == 0, run.All);
+        // Not a terminal here, so the readout prints one line per final result.
+        var finals = run.StdOut.Split('\n').Where(l => l.Contains(" final ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(5, finals.Count);
+        Assert.All(finals, l => Assert.Contains("[audio+text+face]", l, StringComparison.Ordinal));
+        Assert.Contains("DEMO MODEL: trained on synthetic SynthEmo data only", run.StdOut, StringComparison.Ordinal);
+        Assert.Contains("summary: ", run.StdErr, StringComparison.Ordinal);
+        // Paced like a live stream: the last sentence ends 26.5 s in, so the run cannot be much shorter (a lower bound only).
+        Assert.True(watch.Elapsed > TimeSpan.FromSeconds(25), $"the real-time demo took {watch.Elapsed.TotalSeconds:F1} s for a 27 s clip");
     }
 
     [Fact]
-    public void Demo_names_a_missing_file_and_bad_options()
+    public void Demo_takes_the_users_own_audio()
+    {
+        var run = ProcessRunner.Cli("demo", "--json", "--audio", Path.Combine(RepoPaths.Samples, "jfk.flac"), "--window", "2", "--hop", "0.5");
+        Assert.True(run.ExitCode == 0, run.All);
+        var events = Events(run);
+        var (labels, version) = BundledModel();
+        AssertWellFormedSession(events, labels, version);
+        var results = events.Where(e => e.Result is not null).Select(e => e.Result).ToList();
+        // No video and no transcript beside jfk.flac: audio alone, and --window bounds the interim windows.
+        Assert.All(results, r => Assert.True(r.ModalitiesPresent is { Audio: true, Text: false, Visual: false }));
+        Assert.All(results.Where(r => !r.IsFinal), r => Assert.InRange(r.EndOffsetMs - r.StartOffsetMs, 1, 2000));
+        Assert.Contains(results, r => !r.IsFinal && r.EndOffsetMs - r.StartOffsetMs == 2000);
+    }
+
+    [Fact]
+    public void Demo_names_missing_files()
     {
         var missing = ProcessRunner.Cli("demo", "--audio", "/nonexistent/x.wav");
-        Assert.Equal(2, missing.ExitCode);
-        Assert.Contains("/nonexistent/x.wav: audio file not found", missing.StdErr, StringComparison.Ordinal);
-        var badHop = ProcessRunner.Cli("demo", "--hop", "0");
-        Assert.Equal(2, badHop.ExitCode);
-        Assert.Contains("--hop", badHop.StdErr, StringComparison.Ordinal);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("error: /nonexistent/x.wav: audio file not found", missing.StdErr.Trim(), StringComparison.Ordinal);
+        var video = ProcessRunner.Cli("demo", "--video", "/nonexistent/v.mp4");
+        Assert.Equal(1, video.ExitCode);
+        Assert.StartsWith("error: /nonexistent/v.mp4: video file not found", video.StdErr.Trim(), StringComparison.Ordinal);
+        var transcript = ProcessRunner.Cli("demo", "--transcript-file", "/nonexistent/t.json");
+        Assert.Equal(1, transcript.ExitCode);
+        Assert.StartsWith("error: /nonexistent/t.json: transcript file not found", transcript.StdErr.Trim(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Published_app_finds_its_bundled_configuration()
+    public void Published_app_finds_its_bundled_clip_configuration_and_models()
     {
         using var dir = new TempDir();
-        string wav = SpeechLikeWav(dir, 4.5);
         string app = Path.Combine(dir.Path, "app");
         var publish = ProcessRunner.Run("dotnet",
             ["publish", Path.Combine(RepoPaths.Root, "src", "WavFusion.Cli", "WavFusion.Cli.csproj"), "-c", ProcessRunner.Configuration, "--no-build", "-o", app, "--nologo", "-v", "q"],
             timeout: TimeSpan.FromMinutes(4));
         Assert.True(publish.ExitCode == 0, publish.All);
-        Assert.True(File.Exists(Path.Combine(app, "config", "wavfusion-demo.json")), "config/ is not published with the app");
-        Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "checkpoint.json")), "the demo model is not published with the app");
-        Assert.True(File.Exists(Path.Combine(app, "models", "wavfusion-demo", "text-encoder", "vocab.json")), "the demo text encoder is not published with the app");
-        Assert.True(File.Exists(Path.Combine(app, "samples", "jfk.flac")), "the demo's default sample speech is not published with the app");
-        Assert.True(File.Exists(Path.Combine(app, "samples", "README.md")), "the sample's licence note is not published with the app");
-        var r = ProcessRunner.Run(Path.Combine(app, "wavfusion"), ["demo", "--audio", wav], workingDirectory: dir.Path);
-        Assert.True(r.ExitCode == 0, r.All);
-        Assert.Contains("windows, median latency", r.StdOut, StringComparison.Ordinal);
-        Assert.DoesNotContain("UNTRAINED", r.StdOut, StringComparison.Ordinal);
+        foreach (var file in new[]
+                 {
+                     "config/wavfusion-demo.json", "config/live.json", "models/wavfusion-demo/checkpoint.json", "models/wavfusion-demo/text-encoder/vocab.json",
+                     "models/silero-vad/silero_vad.onnx", "samples/demo-clip.mp4", "samples/demo-clip.transcript.json", "samples/README.md",
+                 })
+            Assert.True(File.Exists(Path.Combine(app, file)), $"{file} is not published with the app");
+        var run = ProcessRunner.Run(Path.Combine(app, "wavfusion"), ["demo", "--json"], workingDirectory: dir.Path);
+        Assert.True(run.ExitCode == 0, run.All);
+        var (labels, version) = BundledModel();
+        AssertWellFormedSession(Events(run), labels, version);
     }
 }
