@@ -15,6 +15,12 @@ public sealed record StreamingOptions
     public double MaxBufferSeconds { get; init; } = 30.0;
     /// <summary>RMS below which a chunk counts as silence, for the default energy detector.</summary>
     public double SilenceRms { get; init; } = 0.01;
+    /// <summary>
+    /// Audio kept from before the first speech chunk of an utterance. A detector confirms speech a little after it
+    /// begins (Silero after its min_speech_ms, the energy gate at the first loud chunk), so the start of the first
+    /// word lies in the audio just before; without it Whisper would hear the word cut.
+    /// </summary>
+    public double PreRollSeconds { get; init; } = 0.5;
     /// <summary>Silence after speech that ends the utterance: pending words are committed and the buffer cleared.</summary>
     public double EndOfUtteranceSeconds { get; init; } = 0.8;
     /// <summary>Committed characters given to the decoder as previous text.</summary>

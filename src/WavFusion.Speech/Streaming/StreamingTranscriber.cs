@@ -114,15 +114,26 @@ public sealed class StreamingTranscriber
         await foreach (var s in StepAsync(cancellationToken).ConfigureAwait(false)) yield return s;
     }
 
-    /// <summary>Buffers one chunk (leading silence is dropped); true when it ends the utterance.</summary>
+    /// <summary>Buffers one chunk (of leading silence only the pre-roll is kept); true when it ends the utterance.</summary>
     private bool Append(AudioChunk chunk, bool speech)
     {
         double seconds = chunk.Samples.Length / (double)WhisperAudio.SampleRate;
         if (!speech && !_heardSpeech)
         {
-            // Leading silence is dropped, so the next buffer starts at speech.
-            _buffer.Clear();
-            _bufferStart = chunk.StreamTime.TotalSeconds + seconds;
+            // Leading silence costs no decoding; only its last PreRollSeconds stay, to start the first word whole.
+            // Audio that does not follow on from the buffer (capture dropped some) starts a new pre-roll.
+            if (_buffer.Count == 0 || Math.Abs(chunk.StreamTime.TotalSeconds - (_bufferStart + BufferSeconds)) > 0.5 / WhisperAudio.SampleRate)
+            {
+                _buffer.Clear();
+                _bufferStart = chunk.StreamTime.TotalSeconds;
+            }
+            _buffer.AddRange(chunk.Samples);
+            int excess = _buffer.Count - (int)Math.Round(_options.PreRollSeconds * WhisperAudio.SampleRate);
+            if (excess > 0)
+            {
+                _buffer.RemoveRange(0, excess);
+                _bufferStart += excess / (double)WhisperAudio.SampleRate;
+            }
             return false;
         }
         if (_buffer.Count == 0) _bufferStart = chunk.StreamTime.TotalSeconds;

@@ -117,6 +117,23 @@ public sealed class StreamingTranscriberTests
         Assert.Equal(0, t.BufferSeconds);
     }
 
+    [Fact]
+    public async Task Speech_is_transcribed_with_the_pre_roll_before_it()
+    {
+        // A word that starts 0.2 s into the first buffer: with 0.5 s of pre-roll before the 1 s speech chunk at 3 s, it is at 2.7 s.
+        var source = new ScriptedSource(Words(0.2, "ask"));
+        var t = new StreamingTranscriber(source, new StreamingOptions { PreRollSeconds = 0.5 });
+        var segments = await Run(t, [Chunk(0, amplitude: 0), Chunk(1, amplitude: 0), Chunk(2, amplitude: 0), Chunk(3)]);
+        Assert.Equal(16000 * 3 / 2, source.Calls[0].Samples);
+        Assert.Equal(TimeSpan.FromSeconds(2.7), segments.First(s => s.Text == "ask").Start);
+
+        // Without pre-roll the buffer starts at the speech chunk.
+        var bare = new ScriptedSource(Words(0.2, "ask"));
+        var segmentsBare = await Run(new StreamingTranscriber(bare, new StreamingOptions { PreRollSeconds = 0 }), [Chunk(0, amplitude: 0), Chunk(1)]);
+        Assert.Equal(16000, bare.Calls[0].Samples);
+        Assert.Equal(TimeSpan.FromSeconds(1.2), segmentsBare.First(s => s.Text == "ask").Start);
+    }
+
     private sealed class DelegateSource(Func<List<TimedWord>> next) : IHypothesisSource
     {
         public Task<IReadOnlyList<TimedWord>> TranscribeAsync(float[] audio, string prompt, CancellationToken cancellationToken) =>
