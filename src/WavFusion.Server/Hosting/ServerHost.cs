@@ -39,7 +39,7 @@ public static class ServerHost
     {
         ArgumentNullException.ThrowIfNull(setup);
         var options = setup.Options;
-        CheckExposure(setup);
+        CheckExposure(setup.Listen, setup.Keys, options);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o =>
@@ -113,15 +113,17 @@ public static class ServerHost
     }
 
     /// <summary>An open server only on loopback; plaintext only on loopback unless the config allows it.</summary>
-    private static void CheckExposure(ServerSetup setup)
+    public static void CheckExposure(ListenAddress listen, ApiKeySet? keys, ServerOptions options)
     {
-        if (setup.Listen.IsLoopback) return;
-        if (setup.Keys is null)
+        ArgumentNullException.ThrowIfNull(listen);
+        ArgumentNullException.ThrowIfNull(options);
+        if (listen.IsLoopback) return;
+        if (keys is null)
             throw new InvalidOperationException(
-                $"--listen {setup.Listen}: without an API keys file (--api-keys) the server listens on loopback only (127.0.0.1, [::1], localhost)");
-        if (setup.Options.Tls.Certificate is null && !setup.Options.Tls.AllowPlaintextRemote)
+                $"--listen {listen}: without an API keys file (--api-keys) the server listens on loopback only (127.0.0.1, [::1], localhost)");
+        if (options.Tls.Certificate is null && !options.Tls.AllowPlaintextRemote)
             throw new InvalidOperationException(
-                $"--listen {setup.Listen}: plaintext off loopback would send API keys in clear; set tls.certificate in the server config (or tls.allow_plaintext_remote behind a TLS proxy)");
+                $"--listen {listen}: plaintext off loopback would send API keys in clear; set tls.certificate in the server config (or tls.allow_plaintext_remote behind a TLS proxy)");
     }
 
     private static X509Certificate2 LoadCertificate(TlsOptions tls)
