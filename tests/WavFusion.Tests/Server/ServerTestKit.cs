@@ -4,6 +4,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using WavFusion.Api.V1;
 using WavFusion.Client;
 using WavFusion.Core.Audio;
@@ -78,7 +79,12 @@ public sealed class InMemoryServer : IAsyncDisposable
     public static async Task<InMemoryServer> StartAsync(LiveRuntime runtime, ServerOptions? options = null, ApiKeySet? keys = null)
     {
         var app = ServerHost.Build(new ServerSetup(runtime, options ?? FastOptions(), keys, ListenAddress.Parse("127.0.0.1:0")),
-            builder => builder.WebHost.UseTestServer());
+            builder =>
+            {
+                builder.WebHost.UseTestServer();
+                // The tests read statuses and summaries; the server's log lines would only bury their output.
+                builder.Logging.ClearProviders();
+            });
         await app.StartAsync();
         return new InMemoryServer(app);
     }

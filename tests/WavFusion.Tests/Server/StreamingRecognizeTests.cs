@@ -146,6 +146,26 @@ public sealed class StreamingRecognizeTests(ServerRuntimeFixture fixture)
         Assert.Equal(1ul, responses[^1].Summary.TranscriptsReceived);
     }
 
+    [SkippableFact]
+    public async Task Jpeg_frames_streamed_with_the_audio_join_the_windows_as_faces()
+    {
+        Skip.IfNot(fixture.Runtime.AnalysesFaces, "no Haar cascade (Debian's opencv-data): the runtime analyses no faces");
+        await using var server = await InMemoryServer.StartAsync(fixture.Runtime);
+        using var client = server.Client();
+        string clip = Path.Combine(Infrastructure.RepoPaths.Samples, "demo-clip.mp4");
+        var feed = new MediaFeedOptions { Speed = 0, Video = clip, VideoFps = 2 };
+        var (responses, error) = await ServerAudio.RunAsync(client, feed.Config(), MediaFeed.FromFile(clip, feed));
+        Assert.Null(error);
+        var summary = responses[^1].Summary;
+        Assert.InRange(summary.FramesReceived, 52ul, 56ul);
+        Assert.Equal(0ul, summary.FramesUndecodable);
+        var finals = responses.Where(r => r.Result is { IsFinal: true }).Select(r => r.Result).ToList();
+        Assert.NotEmpty(finals);
+        // The clip shows a face throughout: every utterance's final result is audio + visual.
+        Assert.All(finals, r => Assert.True(r.ModalitiesPresent.Visual, $"final result {r.StartOffsetMs}..{r.EndOffsetMs} ms has no faces"));
+        Assert.All(finals, r => Assert.NotEmpty(r.PerModality));
+    }
+
     [Fact]
     public async Task Recognize_scores_a_whole_clip_like_a_stream()
     {
