@@ -1,3 +1,5 @@
+using System.Threading.Channels;
+using WavFusion.Api.V1;
 using WavFusion.Inference;
 using WavFusion.Live.Asr;
 using WavFusion.Live.Batching;
@@ -8,6 +10,24 @@ using WavFusion.Live.Stages;
 using WavFusion.Media;
 
 namespace WavFusion.Live.Pipeline;
+
+/// <summary>
+/// One session's inputs: its audio, optional video, the client's timed text (known before the stream, or fed while it
+/// runs), the channel of the caller's stream it analyses (events carry it) and, when the caller chose them, its own
+/// window length and hop.
+/// </summary>
+public sealed record SessionSetup(string SessionId, IAudioSource Audio)
+{
+    public IVideoSource? Video { get; init; }
+
+    public IReadOnlyList<TranscriptSegment>? ClientTranscript { get; init; }
+
+    public ChannelReader<TranscriptSegment>? ClientTranscriptFeed { get; init; }
+
+    public uint Channel { get; init; }
+
+    public WindowOptions? Windows { get; init; }
+}
 
 /// <summary>Where the runtime's files are: the model folder, the VAD model, an optional Whisper model.</summary>
 public sealed record LiveModels(string ModelFolder, string VadModel, string? Whisper = null, AsrBackendKind Asr = AsrBackendKind.TorchSharp);
@@ -21,6 +41,7 @@ public sealed class LiveRuntime : IAsyncDisposable
 {
     private readonly SileroVadModel _vad;
     private readonly IAsrBackend? _asr;
+    // Loaded once to prove the face configuration at start; each session with video makes its own (OpenCV detectors are single-threaded).
     private readonly FaceDetector? _faces;
 
     private LiveRuntime(LiveOptions options, ModelBundle bundle, InferenceBatcher batcher, SileroVadModel vad, IAsrBackend? asr, FaceDetector? faces)
@@ -38,6 +59,12 @@ public sealed class LiveRuntime : IAsyncDisposable
     public ModelBundle Bundle { get; }
 
     public InferenceBatcher Batcher { get; }
+
+    /// <summary>Whether sessions transcribe their audio themselves (a Whisper model was loaded).</summary>
+    public bool TranscribesAudio => _asr is not null;
+
+    /// <summary>Whether sessions given video analyse faces: the runtime was loaded with faces and the bundle has an image encoder.</summary>
+    public bool AnalysesFaces => _faces is not null;
 
     /// <summary>Loads what every session shares. <paramref name="withFaces"/> loads the face detector (only needed with video).</summary>
     public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, AsrOptions? asrOptions = null)
@@ -70,20 +97,37 @@ public sealed class LiveRuntime : IAsyncDisposable
     /// Runs one session from <paramref name="audio"/> (and <paramref name="video"/>) to <paramref name="sinks"/> until the
     /// audio ends or <paramref name="cancellationToken"/> fires; returns what it counted.
     /// </summary>
-    public async Task<LiveStats> RunSessionAsync(string sessionId, IAudioSource audio, IVideoSource? video,
+    public Task<LiveStats> RunSessionAsync(string sessionId, IAudioSource audio, IVideoSource? video,
         IReadOnlyList<TranscriptSegment>? clientTranscript, IReadOnlyList<IEventSink> sinks, LiveStats? stats = null,
+        TimeProvider? time = null, CancellationToken cancellationToken = default) =>
+        RunSessionAsync(new SessionSetup(sessionId, audio) { Video = video, ClientTranscript = clientTranscript }, sinks, stats, time, cancellationToken);
+
+    /// <summary>
+    /// Runs the session <paramref name="setup"/> describes until its audio ends or <paramref name="cancellationToken"/>
+    /// fires; returns what it counted. Sinks drop their oldest events when slow (the "events" policy), except one that
+    /// <see cref="IEventSink.NeedsEveryEvent"/>, whose channel waits (the "session_events" policy).
+    /// </summary>
+    public async Task<LiveStats> RunSessionAsync(SessionSetup setup, IReadOnlyList<IEventSink> sinks, LiveStats? stats = null,
         TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(sinks);
         stats ??= new LiveStats();
+        var options = setup.Windows is null ? Options : Options with { Windows = setup.Windows };
         using var detector = new SileroVoiceActivityDetector(_vad, Options.Vad);
-        var parts = new SessionParts(Batcher, Bundle, detector, _asr, video is null ? null : _faces, clientTranscript);
-        var session = new LiveSession(sessionId, Options, parts, time ?? TimeProvider.System, stats);
+        // OpenCV's detectors may not be shared between threads: each session with video gets its own.
+        using var faces = setup.Video is not null && _faces is not null ? FaceDetector.Create(Options.Faces) : null;
+        var parts = new SessionParts(Batcher, Bundle, detector, _asr, faces, setup.ClientTranscript, setup.ClientTranscriptFeed, setup.Channel);
+        var session = new LiveSession(setup.SessionId, options, parts, time ?? TimeProvider.System, stats);
         var fanOut = new EventFanOut();
-        var sinkTasks = sinks.Select((sink, i) => sink.RunAsync(fanOut.Subscribe($"sink{i}", Options.Channels.Events, stats), CancellationToken.None)).ToList();
+        var sinkTasks = sinks.Select((sink, i) =>
+        {
+            var reader = fanOut.Subscribe($"sink{i}", sink.NeedsEveryEvent ? Options.Channels.SessionEvents : Options.Channels.Events, stats);
+            return SinkAsync(sink, reader, fanOut);
+        }).ToList();
         try
         {
-            await session.RunAsync(audio, video, fanOut, cancellationToken).ConfigureAwait(false);
+            await session.RunAsync(setup.Audio, setup.Video, fanOut, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -91,6 +135,18 @@ public sealed class LiveRuntime : IAsyncDisposable
             await Task.WhenAll(sinkTasks).ConfigureAwait(false);
         }
         return stats;
+    }
+
+    private static async Task SinkAsync(IEventSink sink, ChannelReader<StreamingRecognizeResponse> events, EventFanOut fanOut)
+    {
+        try
+        {
+            await sink.RunAsync(events, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            fanOut.Complete(events);
+        }
     }
 
     public async ValueTask DisposeAsync()
