@@ -14,7 +14,7 @@ public sealed class DemoCommandTests(ITestOutputHelper output)
 {
     private static string DemoModel => Path.Combine(RepoPaths.Root, "models", "wavfusion-demo");
 
-    private static (string[] Labels, string Version) BundledModel()
+    internal static (string[] Labels, string Version) BundledModel()
     {
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(DemoModel, "checkpoint.json")))!;
         return (manifest["labels"]!.AsArray().Select(l => (string)l!).ToArray(), (string)manifest["model_version"]!);

@@ -18,7 +18,7 @@ public sealed class LiveCommandTests
             .Select(line => StreamingRecognizeResponse.Parser.ParseJson(line)).ToList();
         var results = events.Where(e => e.Result is not null).Select(e => e.Result).ToList();
         var ends = events.Where(e => e.SpeechEvent?.Type == SpeechEvent.Types.Type.SpeechEnd).ToList();
-        string[] labels = ["neutral", "happy", "angry", "sad", "calm"];
+        var (labels, version) = WavFusion.Tests.Cli.DemoCommandTests.BundledModel();
 
         Assert.NotEmpty(results);
         Assert.All(results, r => Assert.Contains(r.TopLabel, labels));
@@ -31,7 +31,8 @@ public sealed class LiveCommandTests
         Assert.Contains(results, r => r.ModalitiesPresent.Visual);
         Assert.Contains(results, r => r.ModalitiesPresent.Text && r.Transcript.Length > 0);
         Assert.All(results.Where(r => r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual), r => Assert.NotEmpty(r.PerModality));
-        Assert.All(results, r => Assert.Equal("synthemo-demo-1", r.ModelVersion));
+        Assert.All(results, r => Assert.Equal(version, r.ModelVersion));
+        WavFusion.Tests.Cli.DemoCommandTests.AssertWellFormedSession(events, labels, version);
         Assert.Contains("summary:", run.StdErr, StringComparison.Ordinal);
     }
 
