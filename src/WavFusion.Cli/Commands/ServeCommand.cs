@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using WavFusion.Live.Asr;
 using WavFusion.Live.Pipeline;
 using WavFusion.Server;
+using WavFusion.Server.Dashboard;
 using WavFusion.Server.Hosting;
 using WavFusion.Server.Security;
 
@@ -65,6 +66,7 @@ internal static class ServeCommand
         await app.StartAsync().ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         foreach (var address in addresses) Console.Error.WriteLine($"listening on {address}");
+        if (app.Services.GetService<DashboardSite>()?.Url is { } dashboard) Console.Error.WriteLine($"dashboard on {dashboard}");
         Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); "
                                 + (keys is null ? "open (no API keys file), loopback only" : $"{keys.Count} API key(s)")
                                 + (runtime.TranscribesAudio ? $"; whisper {whisper} ({asr})" : "; no server-side transcription (clients may send transcripts)")
