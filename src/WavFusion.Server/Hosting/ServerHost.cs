@@ -57,6 +57,10 @@ public static class ServerHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = null;
+            // A peer that vanishes without closing (a dropped network, a killed laptop) is noticed by pings, so its
+            // stream or watch ends and frees its session instead of lingering until the duration limit.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             kestrel.Listen(setup.Listen.Address, setup.Listen.Port, listen =>
             {
                 if (certificate is null)

@@ -64,6 +64,12 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
         }
     }
 
+    /// <summary>Watchers of all sessions now (tests wait for a watcher to be subscribed before they stream).</summary>
+    internal int AllSessionWatchers => _allWatchers.Count;
+
+    /// <summary>Watchers of one session now (0 when it is not open).</summary>
+    internal int WatchersOf(string sessionId) => _sessions.TryGetValue(sessionId, out var session) ? session.Watchers.Count : 0;
+
     public void CloseWatchers()
     {
         lock (_gate) _closed = true;
@@ -131,6 +137,8 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
         {
             lock (_gate) _watchers = _watchers.Where(w => !ReferenceEquals(w, watcher)).ToArray();
         }
+
+        public int Count => Volatile.Read(ref _watchers).Length;
 
         public void Offer(StreamingRecognizeResponse e)
         {
