@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
+using Grpc.Core;
 using WavFusion.Api.V1;
 using WavFusion.Client;
 using WavFusion.Core.Audio;
@@ -96,10 +97,15 @@ internal static class GrpcBenchmark
         var (clip, clipSeconds) = PrepareClip(settings, scratch.Path);
         int maxStreams = Math.Max(settings.Streams.Max(), settings.WatchStreams) + 2;
         string config = Path.Combine(scratch.Path, "server.json");
-        // The product's defaults, with room for the counts tried here (one caller: no keys, loopback only).
+        // The product's defaults, with room for the counts tried here (one caller: no keys, loopback only), and no rate
+        // limit for the warm-up, which sends as fast as the server takes it; the measured streams are paced.
         File.WriteAllText(config, JsonSerializer.Serialize(new
         {
-            limits = new { max_streams_per_key = maxStreams, max_streams = maxStreams, max_all_session_watchers = settings.Watchers + 16 },
+            limits = new
+            {
+                max_streams_per_key = maxStreams, max_streams = maxStreams, max_all_session_watchers = settings.Watchers + 16,
+                max_realtime_speed = 1000, realtime_burst_ms = 3_600_000,
+            },
             dashboard = new { enabled = false },
         }));
         Console.WriteLine($"bench grpc: {Cpu()}");
@@ -208,26 +214,38 @@ internal static class GrpcBenchmark
         var lost = new long[watchers];
         long lastDelivery = 0;
         var clock = Stopwatch.StartNew();
-        var tasks = Enumerable.Range(0, watchers).Select(i => Task.Run(async () =>
+        // Subscribed a batch at a time (the server answers a Watch with its headers once the watcher is subscribed), so
+        // every watcher is in place before the streams start and connections open at a pace the listener takes.
+        var tasks = new List<Task>(watchers);
+        var calls = new List<AsyncServerStreamingCall<WatchResponse>>(watchers);
+        const int Batch = 50;
+        for (int first = 0; first < watchers; first += Batch)
         {
-            try
+            var batch = Enumerable.Range(first, Math.Min(Batch, watchers - first))
+                .Select(_ => client.Monitor.Watch(new WatchRequest(), client.Call(stop.Token))).ToList();
+            foreach (var call in batch) await call.ResponseHeadersAsync.ConfigureAwait(false);
+            foreach (var (call, i) in batch.Select((c, j) => (c, first + j)))
             {
-                await foreach (var w in client.WatchAsync(null, stop.Token).ConfigureAwait(false))
+                calls.Add(call);
+                tasks.Add(Task.Run(async () =>
                 {
-                    Interlocked.Increment(ref counts[i]);
-                    lost[i] = (long)w.DroppedEvents;
-                    Interlocked.Exchange(ref lastDelivery, clock.ElapsedTicks);
-                }
+                    try
+                    {
+                        await foreach (var w in call.ResponseStream.ReadAllAsync(stop.Token).ConfigureAwait(false))
+                        {
+                            Interlocked.Increment(ref counts[i]);
+                            lost[i] = (long)w.DroppedEvents;
+                            Interlocked.Exchange(ref lastDelivery, clock.ElapsedTicks);
+                        }
+                    }
+                    catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+                    {
+                        // Stopped after the run.
+                    }
+                }, CancellationToken.None));
             }
-            catch (Exception e) when (e is OperationCanceledException or Grpc.Core.RpcException { StatusCode: Grpc.Core.StatusCode.Cancelled })
-            {
-                // Stopped after the run.
-            }
-        })).ToArray();
-        // A server-streaming call sends nothing until its first event, so no reply says a watcher is subscribed: give
-        // the calls time to reach the server (events a late watcher misses show in "saw every event").
-        await Task.Delay(TimeSpan.FromSeconds(2) + TimeSpan.FromMilliseconds(2.0 * watchers), token).ConfigureAwait(false);
-        if (tasks.FirstOrDefault(t => t.IsFaulted) is { } failed) await failed.ConfigureAwait(false);
+        }
+        Console.WriteLine(Invariant($"  {watchers} watchers subscribed in {clock.Elapsed.TotalSeconds:F1} s"));
 
         long start = clock.ElapsedTicks;
         var run = await RunStreamsAsync(producers, clip, k, "bench-watched", token).ConfigureAwait(false);
@@ -238,6 +256,7 @@ internal static class GrpcBenchmark
             await Task.Delay(100, token).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(tasks).ConfigureAwait(false);
+        foreach (var call in calls) call.Dispose();
 
         long total = counts.Sum();
         double seconds = Stopwatch.GetElapsedTime(start, Interlocked.Read(ref lastDelivery)).TotalSeconds;
@@ -265,7 +284,16 @@ internal static class GrpcBenchmark
         {
             // Left unknown.
         }
-        return $"{model}, {Environment.ProcessorCount} core(s), avx2 {(Avx2.IsSupported ? "yes" : "no")}, avx512f {(Avx512F.IsSupported ? "yes" : "no")}";
+        string load = "";
+        try
+        {
+            if (File.Exists("/proc/loadavg")) load = $", load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} at the start";
+        }
+        catch (IOException)
+        {
+            // Left out.
+        }
+        return $"{model}, {Environment.ProcessorCount} core(s), avx2 {(Avx2.IsSupported ? "yes" : "no")}, avx512f {(Avx512F.IsSupported ? "yes" : "no")}{load}";
     }
 
     private static string Invariant(FormattableString s) => FormattableString.Invariant(s);

@@ -65,8 +65,9 @@ internal static class ServeCommand
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses) Console.Error.WriteLine($"listening on {address}");
-        if (app.Services.GetService<DashboardSite>()?.Url is { } dashboard) Console.Error.WriteLine($"dashboard on {dashboard}");
+        var dashboard = app.Services.GetService<DashboardSite>();
+        foreach (var address in addresses.Where(a => dashboard?.IsOwnAddress(a) != true)) Console.Error.WriteLine($"listening on {address}");
+        if (dashboard?.Url is { } page) Console.Error.WriteLine($"dashboard on {page}");
         Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); "
                                 + (keys is null ? "open (no API keys file), loopback only" : $"{keys.Count} API key(s)")
                                 + (runtime.TranscribesAudio ? $"; whisper {whisper} ({asr})" : "; no server-side transcription (clients may send transcripts)")

@@ -89,7 +89,7 @@ public sealed class DashboardSite
         return own;
     }
 
-    private static void CheckExposure(ListenAddress own, ApiKeySet? keys, ServerOptions options)
+    internal static void CheckExposure(ListenAddress own, ApiKeySet? keys, ServerOptions options)
     {
         if (own.IsLoopback) return;
         if (keys is null)
@@ -111,6 +111,10 @@ public sealed class DashboardSite
         api.Map(app);
         DashboardPage.Map(app);
     }
+
+    /// <summary>Whether <paramref name="address"/> (one the server listens on) is the dashboard's own endpoint.</summary>
+    public bool IsOwnAddress(string address) =>
+        _endpoint?.IPEndPoint is { } ip && Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port;
 
     /// <summary>The page's URL once the server listens (a wildcard address is printed as it was given).</summary>
     public string? Url
