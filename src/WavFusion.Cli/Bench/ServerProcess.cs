@@ -21,7 +21,7 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>The gRPC endpoint (the address serve listens on that is not the dashboard's).</summary>
+    /// <summary>The gRPC endpoint (the first address serve listens on; the dashboard's own port is printed apart).</summary>
     public Uri GrpcUrl { get; private set; } = null!;
 
     /// <summary>The dashboard's page, when serve has one.</summary>
@@ -94,8 +94,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             DashboardUrl = page;
         else if (line.StartsWith("model ", StringComparison.Ordinal))
         {
-            // serve prints its addresses first, then the model line.
-            var grpc = _listening.FirstOrDefault(u => DashboardUrl is null || u.Authority != DashboardUrl.Authority);
+            // serve prints its addresses first (the gRPC ones as "listening on"), then the model line.
+            var grpc = _listening.FirstOrDefault();
             if (grpc is null)
             {
                 _ready.TrySetException(new InvalidOperationException($"wavfusion serve printed no gRPC address: {Log}"));
