@@ -21,8 +21,21 @@ public sealed class EmotionRecognizerService(ServerContext server, ILogger<Emoti
         ArgumentNullException.ThrowIfNull(context);
         var token = context.CancellationToken;
         using var slot = server.Streams.Admit(ApiKeyInterceptor.CallerOf(context));
-        if (!await requestStream.MoveNext(token).ConfigureAwait(false))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "the stream ended before its config"));
+        // A caller that never sends its config holds its slot no longer than any stream may last.
+        using (var configWait = CancellationTokenSource.CreateLinkedTokenSource(token))
+        {
+            configWait.CancelAfter(TimeSpan.FromSeconds(server.Options.Limits.MaxStreamSeconds));
+            bool any;
+            try
+            {
+                any = await requestStream.MoveNext(configWait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!token.IsCancellationRequested)
+            {
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "no config within limits.max_stream_seconds"));
+            }
+            if (!any) throw new RpcException(new Status(StatusCode.InvalidArgument, "the stream ended before its config"));
+        }
         var first = requestStream.Current;
         if (first.PayloadCase != StreamingRecognizeRequest.PayloadOneofCase.Config)
             throw new RpcException(new Status(StatusCode.InvalidArgument,

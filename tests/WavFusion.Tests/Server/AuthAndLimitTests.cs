@@ -140,6 +140,12 @@ public sealed class AuthAndLimitTests(ServerRuntimeFixture fixture)
         Assert.Equal(StatusCode.DeadlineExceeded, idleError!.StatusCode);
         Assert.Equal(EndReason.LimitExceeded, idle[^1].Summary.Reason);
         Assert.InRange(idle[^1].Summary.WallDurationMs, 1900, 60_000);
+
+        // Nor may one that never sends its config hold its slot for longer.
+        using var call = client.Recognizer.StreamingRecognize(client.Call());
+        var silent = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(CancellationToken.None));
+        Assert.Equal(StatusCode.DeadlineExceeded, silent.StatusCode);
+        Assert.Contains("no config", silent.Status.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -110,6 +110,17 @@ public sealed partial class ServeProcessTests
         await StreamingRecognizeTests.WaitUntilAsync(() => dashboard.ListSessionsAsync().Result.Count == 0);
         Console.WriteLine($"a cancelled session left ListSessions {left.ElapsedMilliseconds} ms after the caller cancelled");
 
+        // The command-line client: every response a JSON line, the summary last; a refusal is one error line.
+        var cli = ProcessRunner.Cli("client", "stream", "--server", server.Url.ToString(), "--api-key", PushKey,
+            "--file", Path.Combine(RepoPaths.Samples, "jfk.flac"), "--speed", "0");
+        Assert.True(cli.ExitCode == 0, cli.All);
+        var lines = cli.StdOut.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => StreamingRecognizeResponse.Parser.ParseJson(l)).ToList();
+        Assert.Equal(EndReason.Completed, lines[^1].Summary.Reason);
+        Assert.Equal((ulong)lines.Count(l => l.Result is { IsFinal: true }), lines[^1].Summary.FinalResults);
+        var denied = ProcessRunner.Cli("client", "watch", "--server", server.Url.ToString(), "--api-key", PushKey);
+        Assert.Equal(1, denied.ExitCode);
+        Assert.StartsWith("error: server: PermissionDenied: key 'pusher' lacks the watch right", denied.StdErr.Trim(), StringComparison.Ordinal);
+
         // SIGTERM during a real-time stream: it runs on through the 2 s grace, is cut, analysed to its end and summarised.
         var realtime = new MediaFeedOptions { Label = "sigterm" };
         var last = Task.Run(async () =>

@@ -96,6 +96,39 @@ public sealed class SessionMonitorTests(ServerRuntimeFixture fixture)
         await second.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Media_is_stored_only_when_the_retention_policy_says_so_and_old_days_are_swept()
+    {
+        using var dir = new Infrastructure.TempDir();
+        await using (var plain = await InMemoryServer.StartAsync(fixture.Runtime))
+        {
+            using var client = plain.Client();
+            await ServerAudio.RunAsync(client, ServerAudio.Config(), ServerAudio.Chunks(new byte[6400], 3200));
+            Assert.Null(plain.Context.Media);
+        }
+
+        var options = InMemoryServer.FastOptions() with
+        {
+            Retention = new RetentionOptions { StoreMedia = true, MediaFolder = dir.Path, MediaDays = 7 },
+        };
+        Directory.CreateDirectory(Path.Combine(dir.Path, "2000-01-01", "s-old"));
+        await using var server = await InMemoryServer.StartAsync(fixture.Runtime, options);
+        using var keeper = server.Client();
+        var stereo = ServerAudio.Linear16(ServerAudio.Jfk[..8000], ServerAudio.Jfk[..8000]);
+        var (responses, error) = await ServerAudio.RunAsync(keeper, ServerAudio.Config(channels: 2, roles: [Role.Customer, Role.Agent]),
+            ServerAudio.Chunks(stereo, 3200));
+        Assert.Null(error);
+        string session = responses[^1].SessionId;
+        var stored = Directory.GetFiles(dir.Path, "audio.wav", SearchOption.AllDirectories).Single(f => f.Contains(session, StringComparison.Ordinal));
+        var bytes = File.ReadAllBytes(stored);
+        Assert.Equal(44 + stereo.Length, bytes.Length);
+        Assert.Equal(2, BitConverter.ToInt16(bytes, 22));
+        Assert.Equal(16_000, BitConverter.ToInt32(bytes, 24));
+        Assert.Equal(stereo, bytes[44..]);
+        // The day folder from 2000 is past the 7 days: the sweep at start removed it.
+        await StreamingRecognizeTests.WaitUntilAsync(() => !Directory.Exists(Path.Combine(dir.Path, "2000-01-01")));
+    }
+
     /// <summary>Audio in pieces, a little slower than the server takes it, until cancelled.</summary>
     private static async IAsyncEnumerable<StreamingRecognizeRequest> SlowChunks(byte[] bytes, int chunkBytes,
         [EnumeratorCancellation] CancellationToken cancellationToken)
