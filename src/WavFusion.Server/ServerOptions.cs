@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WavFusion.Api.V1;
+using WavFusion.Server.Dashboard;
 
 namespace WavFusion.Server;
 
@@ -18,6 +19,7 @@ public sealed record ServerOptions
     [JsonPropertyName("role_policy")] public RolePolicyOptions RolePolicy { get; init; } = new();
     [JsonPropertyName("retention")] public RetentionOptions Retention { get; init; } = new();
     [JsonPropertyName("shutdown")] public ShutdownOptions Shutdown { get; init; } = new();
+    [JsonPropertyName("dashboard")] public DashboardOptions Dashboard { get; init; } = new();
     /// <summary>Keys starting with "//" are comments; any other unknown key is an error.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Comments { get; init; }
 
@@ -85,6 +87,7 @@ public sealed record ServerOptions
             throw new InvalidDataException($"{source}: retention.store_media needs retention.media_folder");
         if (Retention.MediaDays < 0) throw new InvalidDataException($"{source}: retention.media_days must not be negative, got {Retention.MediaDays}");
         if (!(Shutdown.GraceSeconds >= 0)) throw new InvalidDataException($"{source}: shutdown.grace_seconds must not be negative");
+        Dashboard.Validate(source);
     }
 
     private static void Positive(string source, string field, long value)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using WavFusion.Live.Asr;
 using WavFusion.Live.Pipeline;
 using WavFusion.Server;
+using WavFusion.Server.Dashboard;
 using WavFusion.Server.Hosting;
 using WavFusion.Server.Security;
 
@@ -64,7 +65,9 @@ internal static class ServeCommand
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
-        foreach (var address in addresses) Console.Error.WriteLine($"listening on {address}");
+        var dashboard = app.Services.GetService<DashboardSite>();
+        foreach (var address in addresses.Where(a => dashboard?.IsOwnAddress(a) != true)) Console.Error.WriteLine($"listening on {address}");
+        if (dashboard?.Url is { } page) Console.Error.WriteLine($"dashboard on {page}");
         Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); "
                                 + (keys is null ? "open (no API keys file), loopback only" : $"{keys.Count} API key(s)")
                                 + (runtime.TranscribesAudio ? $"; whisper {whisper} ({asr})" : "; no server-side transcription (clients may send transcripts)")

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using WavFusion.Live.Pipeline;
+using WavFusion.Server.Dashboard;
 using WavFusion.Server.Security;
 using WavFusion.Server.Services;
 using WavFusion.Server.Sessions;
@@ -74,6 +75,7 @@ public static class ServerHost
                 }
             });
         });
+        var dashboard = DashboardSite.Add(builder, setup, certificate);
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GraceSeconds) + ShutdownCoordinator.DrainAllowance + TimeSpan.FromSeconds(5));
 
@@ -99,6 +101,7 @@ public static class ServerHost
         app.MapGrpcService<SessionMonitorService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
+        dashboard?.Map(app, setup.Keys);
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
