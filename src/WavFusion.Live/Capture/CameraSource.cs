@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -25,6 +26,8 @@ public enum VideoSourceKind
 /// exponential backoff until it comes back or capture is cancelled, while the rest of the pipeline (audio) goes on.
 /// A file ends the stream at its end (or starts again, with <see cref="CameraOptions.Loop"/>); a file that fails
 /// before its reported frame count is a disconnect too, given up after <see cref="CameraOptions.FileRetries"/>.
+/// A file is read as fast as it decodes, or with <see cref="CameraOptions.PaceFiles"/> each delivered frame waits
+/// until its timestamp is due, counted from the first frame, as a camera would deliver it.
 /// </summary>
 public sealed class CameraSource : IVideoSource
 {
@@ -114,6 +117,7 @@ public sealed class CameraSource : IVideoSource
         try
         {
             var gate = new FrameRateGate(_options.MaxFps);
+            var pacing = Kind == VideoSourceKind.File && _options.PaceFiles ? new FramePacing() : null;
             using var image = new Mat();
             long framesRead = 0;
             var loopOffset = TimeSpan.Zero;
@@ -141,6 +145,7 @@ public sealed class CameraSource : IVideoSource
                         Interlocked.Increment(ref _skipped);
                         continue;
                     }
+                    if (pacing is not null && !pacing.WaitUntilDue(time, stop)) return;
                     if (!Write(output, ToFrame(image, time), stop)) return;
                     Counters.Deliver();
                     continue;
@@ -217,6 +222,31 @@ public sealed class CameraSource : IVideoSource
         VideoSourceKind.Stream => $"the stream did not answer within {NetworkTimeoutMs} ms, or its format is not supported",
         _ => System.IO.File.Exists(Name) ? "not a video OpenCV can decode" : "no such file",
     };
+
+    /// <summary>
+    /// Real-time delivery of a file: a frame is due its stream time after the first frame's, on a <see cref="Stopwatch"/>
+    /// started at the first frame (so opening and decoding the start of the file are not a backlog sent in a burst).
+    /// Each frame waits for its own due time, not a fixed interval after the previous one, so overshoots do not add up,
+    /// and a reader that fell behind catches up without waiting.
+    /// </summary>
+    private sealed class FramePacing
+    {
+        private readonly Stopwatch _clock = new();
+        private TimeSpan _first;
+
+        /// <summary>False when cancelled while waiting.</summary>
+        public bool WaitUntilDue(TimeSpan streamTime, CancellationToken stop)
+        {
+            if (!_clock.IsRunning)
+            {
+                _first = streamTime;
+                _clock.Start();
+                return true;
+            }
+            var wait = streamTime - _first - _clock.Elapsed;
+            return wait <= TimeSpan.Zero || !stop.WaitHandle.WaitOne(wait);
+        }
+    }
 
     /// <summary>
     /// Drop-oldest channels (capture policy) always take the frame; a channel that waits holds the capture thread
