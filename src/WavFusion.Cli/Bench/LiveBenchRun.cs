@@ -6,14 +6,19 @@ using WavFusion.Live.Capture;
 using WavFusion.Live.Pipeline;
 using WavFusion.Live.Sinks;
 using WavFusion.Media;
+using AudioChunk = WavFusion.Media.AudioChunk;
 
 namespace WavFusion.Cli.Bench;
 
-/// <summary>One emotion result as a benchmark sink saw it.</summary>
-internal readonly record struct ResultRecord(uint LatencyMs, bool IsFinal, bool Visual, bool Text);
+/// <summary>
+/// One emotion result as a benchmark sink saw it: the pipeline's own latency (from the window's last sample reaching
+/// the window assembler) and, <see cref="CaptureLatencyMs"/>, from the moment the capture source delivered the window's
+/// end to the moment the sink received the event, so queues before the assembler (capture, VAD) count too.
+/// </summary>
+internal readonly record struct ResultRecord(uint LatencyMs, bool IsFinal, bool Visual, bool Text, double CaptureLatencyMs);
 
 /// <summary>A sink that keeps what the benchmark reports of each result: its latency and the modalities it carried.</summary>
-internal sealed class RecordingSink : IEventSink
+internal sealed class RecordingSink(CaptureClock clock) : IEventSink
 {
     private readonly List<ResultRecord> _results = [];
 
@@ -32,8 +37,54 @@ internal sealed class RecordingSink : IEventSink
         {
             if (e.EventCase != StreamingRecognizeResponse.EventOneofCase.Result) continue;
             var r = e.Result;
-            lock (_results) _results.Add(new ResultRecord(r.LatencyMs, r.IsFinal, r.ModalitiesPresent?.Visual == true, r.ModalitiesPresent?.Text == true));
+            double capture = clock.MillisecondsSince(TimeSpan.FromMilliseconds(r.EndOffsetMs));
+            lock (_results) _results.Add(new ResultRecord(r.LatencyMs, r.IsFinal, r.ModalitiesPresent?.Visual == true, r.ModalitiesPresent?.Text == true, capture));
         }
+    }
+}
+
+/// <summary>
+/// When a paced source delivered stream time 0 (its first chunk), so that the wall time at which it delivered any
+/// later stream time is known: the file source delivers chunk i at first + i × chunk length, like a microphone.
+/// </summary>
+internal sealed class CaptureClock
+{
+    private long _first;
+
+    public void Delivered() => Interlocked.CompareExchange(ref _first, Stopwatch.GetTimestamp(), 0);
+
+    /// <summary>Milliseconds from the delivery of <paramref name="streamTime"/> until now; NaN before the first chunk.</summary>
+    public double MillisecondsSince(TimeSpan streamTime)
+    {
+        long first = Interlocked.Read(ref _first);
+        return first == 0 ? double.NaN : (Stopwatch.GetElapsedTime(first) - streamTime).TotalMilliseconds;
+    }
+}
+
+/// <summary>An audio source whose first delivered chunk starts a <see cref="CaptureClock"/>; everything else passes through.</summary>
+internal sealed class ClockedAudioSource(IAudioSource inner, CaptureClock clock) : IAudioSource
+{
+    public string Name => inner.Name;
+
+    public bool Realtime => inner.Realtime;
+
+    public CaptureCounters Counters => inner.Counters;
+
+    public Task RunAsync(ChannelWriter<AudioChunk> output, CancellationToken cancellationToken) => inner.RunAsync(new Writer(output, clock), cancellationToken);
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private sealed class Writer(ChannelWriter<AudioChunk> inner, CaptureClock clock) : ChannelWriter<AudioChunk>
+    {
+        public override bool TryWrite(AudioChunk item)
+        {
+            clock.Delivered();
+            return inner.TryWrite(item);
+        }
+
+        public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(cancellationToken);
+
+        public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
     }
 }
 
@@ -56,6 +107,10 @@ internal sealed record StreamRun(
 
     public double Percentile(double percent, bool interimOnly = false) =>
         LatencyPercentile(Results.Where(r => !interimOnly || !r.IsFinal).Select(r => (double)r.LatencyMs).ToList(), percent);
+
+    /// <summary>The same over <see cref="ResultRecord.CaptureLatencyMs"/>: from capture to the sink.</summary>
+    public double CapturePercentile(double percent) =>
+        LatencyPercentile(Results.Where(r => double.IsFinite(r.CaptureLatencyMs)).Select(r => r.CaptureLatencyMs).ToList(), percent);
 
     /// <summary>Share of the whole machine's CPU the process used, 0..1.</summary>
     public double CpuShare => WallSeconds > 0 ? CpuSeconds / WallSeconds / Environment.ProcessorCount : 0;
@@ -94,7 +149,8 @@ internal static class LiveBenchRun
     {
         var options = runtime.Options;
         var batchesBefore = runtime.Batcher.BatchSizes.ToDictionary(b => b.Key, b => b.Value);
-        var sinks = Enumerable.Range(0, streams).Select(_ => new RecordingSink()).ToArray();
+        var clocks = Enumerable.Range(0, streams).Select(_ => new CaptureClock()).ToArray();
+        var sinks = clocks.Select(c => new RecordingSink(c)).ToArray();
         var stats = Enumerable.Range(0, streams).Select(_ => new LiveStats()).ToArray();
         var lags = new double[streams];
         using var process = Process.GetCurrentProcess();
@@ -106,7 +162,7 @@ internal static class LiveBenchRun
         async Task Session(int i)
         {
             await Task.Delay(hop * i / streams, cancellationToken).ConfigureAwait(false);
-            await using var audio = AudioSources.File(clip, realtime: true, options.Microphone.ChunkMs);
+            await using var audio = new ClockedAudioSource(AudioSources.File(clip, realtime: true, options.Microphone.ChunkMs), clocks[i]);
             await using IVideoSource? frames = video ? new CameraSource(clip, camera) : null;
             var start = clock.Elapsed;
             await runtime.RunSessionAsync(string.Create(CultureInfo.InvariantCulture, $"bench-{i + 1}"), audio, frames, transcript, [sinks[i]], stats[i],
@@ -142,10 +198,28 @@ internal static class LiveBenchRun
 /// waiting for a thread: the pipeline's async stages wait behind blocking work), and the 1-minute load average at the
 /// end (other processes on the machine take cores from the measurement).
 /// </summary>
-internal sealed record PoolLoad(int MaxThreads, long MaxPending, double LoadAverage)
+internal sealed record PoolLoad(int MaxThreads, long MaxPending, double LoadAverage, double CpuPressure)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"thread pool max {MaxThreads} threads, max {MaxPending} queued items; load average {LoadAverage:F1}");
+        $"thread pool max {MaxThreads} threads, max {MaxPending} queued items; load average {LoadAverage:F1}{(double.IsNaN(CpuPressure) ? "" : $", CPU pressure {CpuPressure:F0} %")}");
+
+    /// <summary>
+    /// Share of the last 10 s in which some runnable thread waited for a CPU (Linux pressure stall information,
+    /// /proc/pressure/cpu "some avg10"); NaN where the kernel does not report it. High while other processes load the machine.
+    /// </summary>
+    public static double ReadCpuPressure()
+    {
+        try
+        {
+            string? some = File.ReadLines("/proc/pressure/cpu").FirstOrDefault(l => l.StartsWith("some ", StringComparison.Ordinal));
+            string? field = some?.Split(' ').FirstOrDefault(f => f.StartsWith("avg10=", StringComparison.Ordinal));
+            return field is null ? double.NaN : double.Parse(field["avg10=".Length..], CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return double.NaN;
+        }
+    }
 
     /// <summary>The 1-minute load average (Linux; NaN elsewhere).</summary>
     public static double ReadLoadAverage()
@@ -189,7 +263,7 @@ internal sealed class PoolWatch : IDisposable
     {
         _stop.Set();
         _thread.Join();
-        return new PoolLoad(_maxThreads, _maxPending, PoolLoad.ReadLoadAverage());
+        return new PoolLoad(_maxThreads, _maxPending, PoolLoad.ReadLoadAverage(), PoolLoad.ReadCpuPressure());
     }
 
     public void Dispose()
