@@ -34,6 +34,7 @@ internal static class LiveBenchmark
         double BoundMs,
         double Minutes,
         int MemoryStreams,
+        double MallocTrimSeconds,
         double? WarmupSeconds,
         string? Whisper,
         AsrBackendKind Asr,
@@ -55,6 +56,7 @@ internal static class LiveBenchmark
         var bound = new Option<double>("--bound-ms") { Description = "a stream count is sustained while the event latency p95 stays at or under this and capture drops nothing", DefaultValueFactory = _ => 1000 };
         var minutes = new Option<double>("--minutes") { Description = "length of the memory run (streams looping the clip)", DefaultValueFactory = _ => 10 };
         var memoryStreams = new Option<int>("--memory-streams") { Description = "concurrent streams during the memory run", DefaultValueFactory = _ => 2 };
+        var mallocTrim = new Option<double>("--malloc-trim") { Description = "during the memory run, return glibc's kept free memory to the kernel (malloc_trim) every this many seconds, to tell retained from used memory; 0: never (as the product runs)", DefaultValueFactory = _ => 0 };
         var warmup = new Option<double?>("--warmup") { Description = "seconds of one unmeasured stream before each model's first measurement (first forwards, per-shape tuning); default the whole clip, 0 skips it" };
         var whisper = new Option<string?>("--whisper") { Description = "a real Whisper model (Hugging Face folder or ggml file) for the whisper part, instead of random weights" };
         var asr = new Option<string>("--asr") { Description = "recogniser for --whisper: torchsharp or whispernet", DefaultValueFactory = _ => "torchsharp" };
@@ -69,7 +71,7 @@ internal static class LiveBenchmark
         var config = new Option<FileInfo?>("--config") { Description = "live configuration; default config/live.json" };
         var command = new Command("live", "Measure the live runtime: event latency, concurrent real-time streams with faces, a live Whisper transcript, memory over a long run; demo and base size")
         {
-            parts, seconds, streams, baseStreams, bound, minutes, memoryStreams, warmup, whisper, asr, whisperSize, baseModel, baseEncoders, model, clip, config,
+            parts, seconds, streams, baseStreams, bound, minutes, memoryStreams, mallocTrim, warmup, whisper, asr, whisperSize, baseModel, baseEncoders, model, clip, config,
         };
         command.SetAction((parse, token) =>
         {
@@ -84,6 +86,7 @@ internal static class LiveBenchmark
                 Positive("--bound-ms", parse.GetValue(bound)),
                 Positive("--minutes", parse.GetValue(minutes)),
                 (int)Positive("--memory-streams", parse.GetValue(memoryStreams)),
+                NonNegative("--malloc-trim", parse.GetValue(mallocTrim)),
                 parse.GetValue(warmup) is { } w ? NonNegative("--warmup", w) : null,
                 parse.GetValue(whisper),
                 AsrBackends.Parse(parse.GetValue(asr)!),
@@ -254,6 +257,12 @@ internal static class LiveBenchmark
         }
         Sample(" before the streams");
         using var stop = new CancellationTokenSource();
+        var trimmer = s.MallocTrimSeconds > 0 ? Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(s.MallocTrimSeconds));
+            while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false)) NativeMemoryPolicy.TrimFreedMemory();
+        }, CancellationToken.None) : Task.CompletedTask;
+        if (s.MallocTrimSeconds > 0) Console.WriteLine(Invariant($"memory: malloc_trim every {s.MallocTrimSeconds:0.#} s (diagnostic; the product never trims)"));
         var sampler = Task.Run(async () =>
         {
             for (int k = 1; ; k++)
@@ -265,7 +274,7 @@ internal static class LiveBenchmark
         }, CancellationToken.None);
         var run = await LiveBenchRun.RunAsync(runtime, clip, total, s.MemoryStreams, video: true, clips.TranscriptFor(total), cancellationToken).ConfigureAwait(false);
         await stop.CancelAsync().ConfigureAwait(false);
-        try { await sampler.ConfigureAwait(false); }
+        try { await Task.WhenAll(sampler, trimmer).ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         Sample(" (end)");
         List<(double T, long Rss, long Malloc)> taken;
