@@ -39,7 +39,7 @@ internal static class AsrBenchmark
     }
 
     /// <summary>Published Whisper dimensions (openai-whisper ModelDimensions).</summary>
-    private static WhisperConfig Dimensions(string size)
+    internal static WhisperConfig Dimensions(string size)
     {
         var (d, heads, layers) = size switch
         {

@@ -119,6 +119,13 @@ public sealed record CameraOptions
     /// <summary>A video file standing in for a camera starts again at its end instead of ending the stream.</summary>
     [JsonPropertyName("loop")] public bool Loop { get; init; }
     /// <summary>
+    /// A video file standing in for a camera delivers each frame when its timestamp is due (measured from the first
+    /// frame), as a camera would, instead of as fast as it decodes. A session paced in real time needs it: its capture
+    /// channel drops the oldest frames, so an unpaced file would lose nearly all of them. <c>live</c> turns it on
+    /// whenever the audio is live (a microphone, or <c>--realtime</c>). Cameras and URLs are live already.
+    /// </summary>
+    [JsonPropertyName("pace_files")] public bool PaceFiles { get; init; }
+    /// <summary>
     /// Reopen attempts, without a frame in between, for a video file that fails before its reported end (a cut or
     /// damaged file) before the rest of it is taken as lost and the stream ends; live cameras are retried until stopped.
     /// </summary>
