@@ -177,4 +177,10 @@ public sealed record BatcherOptions
     /// scores; up to three more windows per window, batched with the rest.
     /// </summary>
     [JsonPropertyName("per_modality_scores")] public bool PerModalityScores { get; init; } = true;
+    /// <summary>
+    /// Per-modality scores on interim results too, not only on final ones. Off by default: it multiplies the model's
+    /// work on the sliding windows, which every stream sends each hop, by up to four (bench live measured the doubling
+    /// with audio + faces); a final result, one per utterance, carries the breakdown.
+    /// </summary>
+    [JsonPropertyName("per_modality_interim")] public bool PerModalityInterim { get; init; }
 }

@@ -30,7 +30,9 @@ public sealed class LiveCommandTests
         Assert.True(finals.Zip(ends).All(p => p.First.EndOffsetMs == p.Second.SpeechEvent.OffsetMs), "a final result does not end where its utterance ends");
         Assert.Contains(results, r => r.ModalitiesPresent.Visual);
         Assert.Contains(results, r => r.ModalitiesPresent.Text && r.Transcript.Length > 0);
-        Assert.All(results.Where(r => r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual), r => Assert.NotEmpty(r.PerModality));
+        // Per-modality scores come with final results (config batcher.per_modality_interim is off).
+        Assert.All(results.Where(r => r.IsFinal && (r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual)), r => Assert.NotEmpty(r.PerModality));
+        Assert.All(results.Where(r => !r.IsFinal), r => Assert.Empty(r.PerModality));
         Assert.All(results, r => Assert.Equal(version, r.ModelVersion));
         WavFusion.Tests.Cli.DemoCommandTests.AssertWellFormedSession(events, labels, version);
         Assert.Contains("summary:", run.StdErr, StringComparison.Ordinal);
