@@ -39,7 +39,10 @@ public sealed class LiveRuntime : IAsyncDisposable
 
     public InferenceBatcher Batcher { get; }
 
-    /// <summary>Loads what every session shares. <paramref name="withFaces"/> loads the face detector (only needed with video).</summary>
+    /// <summary>
+    /// Loads what every session shares. <paramref name="withFaces"/> loads the face detector (only needed with video);
+    /// without <paramref name="asrOptions"/> the recogniser takes its weight format from the config's asr section.
+    /// </summary>
     public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, AsrOptions? asrOptions = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -51,7 +54,7 @@ public sealed class LiveRuntime : IAsyncDisposable
         try
         {
             vad = new SileroVadModel(models.VadModel);
-            asr = models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions());
+            asr = models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions { Weights = options.Asr.WeightFormat });
             faces = withFaces && bundle.VisualEncoder is not null ? FaceDetector.Create(options.Faces) : null;
             var batcher = new InferenceBatcher(new WindowScorer(bundle, options.Batcher.MaxBatch), options.Batcher);
             return new LiveRuntime(options, bundle, batcher, vad, asr, faces);
