@@ -42,8 +42,13 @@ public static class KernelIsas
         return string.IsNullOrWhiteSpace(value) ? Best : Require(Parse(value, Variable));
     });
 
-    /// <summary>The path the layers use: <see cref="Best"/>, or what <see cref="Variable"/> forces.</summary>
-    public static KernelIsa Default => FromEnvironment.Value;
+    private static KernelIsa? _forced;
+
+    /// <summary>The path the layers use: <see cref="Best"/>, or what <see cref="Force"/> or <see cref="Variable"/> forces.</summary>
+    public static KernelIsa Default => _forced ?? FromEnvironment.Value;
+
+    /// <summary>Makes every layer of the process use <paramref name="isa"/> (a benchmark's <c>--isa</c>); null restores the default.</summary>
+    public static void Force(KernelIsa? isa) => _forced = isa is { } i ? Require(i) : null;
 
     public static bool IsSupported(KernelIsa isa) => isa <= Best;
 

@@ -37,11 +37,39 @@ public sealed class KernelThreads : IDisposable
 
     public const double DefaultSpinMicroseconds = 50;
 
-    private static readonly Lazy<KernelThreads> SharedPool = new(() => new KernelThreads(DefaultThreads(),
-        double.TryParse(Environment.GetEnvironmentVariable(SpinVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double us) ? us : DefaultSpinMicroseconds));
+    private static readonly object SharedGate = new();
+    private static KernelThreads? _shared;
 
-    /// <summary>The process's pool, sized to the cores (or <see cref="ThreadsVariable"/>).</summary>
-    public static KernelThreads Shared => SharedPool.Value;
+    /// <summary>The process's pool, sized to the cores (or <see cref="ThreadsVariable"/>, or <see cref="UseSharedThreads"/>).</summary>
+    public static KernelThreads Shared
+    {
+        get
+        {
+            if (Volatile.Read(ref _shared) is { } pool) return pool;
+            lock (SharedGate) return _shared ??= new KernelThreads(DefaultThreads(), SpinFromEnvironment());
+        }
+    }
+
+    /// <summary>
+    /// Resizes the shared pool to <paramref name="threads"/> (an application's <c>--threads</c>, so that our kernels
+    /// and libtorch use as many cores as asked). Call it before decoding starts; the old pool's workers stop.
+    /// </summary>
+    public static void UseSharedThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        lock (SharedGate)
+        {
+            if (_shared?.Threads == threads) return;
+            var old = _shared;
+            _shared = new KernelThreads(threads, SpinFromEnvironment());
+            old?.Dispose();
+        }
+    }
+
+    private static double SpinFromEnvironment() =>
+        double.TryParse(Environment.GetEnvironmentVariable(SpinVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double us) && us >= 0
+            ? us
+            : DefaultSpinMicroseconds;
 
     private readonly Thread[] _workers;
     private readonly SemaphoreSlim _wake = new(0);
