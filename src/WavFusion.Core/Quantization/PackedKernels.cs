@@ -416,21 +416,34 @@ internal static unsafe class PackedKernels
     // ---------------------------------------------------------------- widening (embedding rows, large batches)
 
     /// <summary>Row <paramref name="r"/> of an int8 matrix as float32 (each value times its block's scale).</summary>
-    public static void Int8Row(sbyte* q, float* scales, int cols, long r, float* dst)
+    public static void Int8Row(KernelIsa isa, sbyte* q, float* scales, int cols, long r, float* dst)
     {
         int blocks = cols / Block;
         sbyte* w = q + r * cols;
         float* s = scales + r * blocks;
-        for (int b = 0; b < blocks; b++)
+        if (isa == KernelIsa.Scalar)
         {
-            float scale = s[b];
-            for (int i = 0; i < Block; i++) dst[b * Block + i] = w[b * Block + i] * scale;
+            for (int b = 0; b < blocks; b++)
+            {
+                float scale = s[b];
+                for (int i = 0; i < Block; i++) dst[b * Block + i] = w[b * Block + i] * scale;
+            }
+            return;
+        }
+        for (int b = 0, o = 0; b < blocks; b++, o += Block)
+        {
+            var scale = Vector256.Create(s[b]);
+            for (int i = 0; i < Block; i += 8)
+                Avx.Store(dst + o + i, Avx.Multiply(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(w + o + i)), scale));
         }
     }
 
-    public static void F16Row(ushort* h, int cols, long r, float* dst)
+    public static void F16Row(KernelIsa isa, ushort* h, int cols, long r, float* dst)
     {
         ushort* w = h + r * cols;
-        for (int c = 0; c < cols; c++) dst[c] = (float)BitConverter.UInt16BitsToHalf(w[c]);
+        int c = 0;
+        if (isa != KernelIsa.Scalar)
+            for (; c + 8 <= cols; c += 8) Avx.Store(dst + c, Half8(w + c));
+        for (; c < cols; c++) dst[c] = (float)BitConverter.UInt16BitsToHalf(w[c]);
     }
 }

@@ -344,19 +344,33 @@ public sealed unsafe class PackedMatrix : IDisposable
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Rows [<paramref name="firstRow"/>, +<paramref name="rows"/>) widened to a float32 (rows, columns) tensor.</summary>
+    /// <summary>Rows [<paramref name="firstRow"/>, +<paramref name="rows"/>) widened to a float32 (rows, columns) tensor, on the shared threads.</summary>
     public Tensor ToFloat32(int firstRow, int rows)
     {
         ThrowIfDisposed();
         if (firstRow < 0 || rows < 0 || firstRow + rows > Rows) throw new ArgumentOutOfRangeException(nameof(rows), $"rows [{firstRow}, {firstRow + rows}) outside [0, {Rows})");
         var result = torch.empty([rows, Columns], ScalarType.Float32);
         if (rows == 0) return result;
+        var isa = KernelIsas.Default;
         fixed (byte* p = result.bytes)
         {
             float* dst = (float*)p;
-            for (int r = 0; r < rows; r++) WidenRow(firstRow + r, dst + (long)r * Columns);
+            const int chunkRows = 64;
+            int chunks = (rows + chunkRows - 1) / chunkRows;
+            if ((long)rows * Columns < ParallelWork) WidenRows(isa, firstRow, 0, rows, dst);
+            else KernelThreads.Shared.Run(new WidenJob(this, isa, firstRow, rows, chunkRows, dst), chunks);
         }
         return result;
+    }
+
+    private void WidenRows(KernelIsa isa, int firstRow, int from, int to, float* dst)
+    {
+        for (int r = from; r < to; r++) WidenRow(isa, firstRow + r, dst + (long)r * Columns);
+    }
+
+    private sealed class WidenJob(PackedMatrix m, KernelIsa isa, int firstRow, int rows, int chunkRows, float* dst) : KernelJob
+    {
+        public override void Run(int index) => m.WidenRows(isa, firstRow, index * chunkRows, Math.Min(rows, (index + 1) * chunkRows), dst);
     }
 
     /// <summary>
@@ -379,16 +393,16 @@ public sealed unsafe class PackedMatrix : IDisposable
             {
                 long r = values[i];
                 if ((ulong)r >= (ulong)Rows) throw new ArgumentOutOfRangeException(nameof(indices), r, $"index outside [0, {Rows})");
-                WidenRow(r, dst + (long)i * Columns);
+                WidenRow(KernelIsas.Default, r, dst + (long)i * Columns);
             }
         }
         return result.MoveToOuterDisposeScope();
     }
 
-    private void WidenRow(long r, float* dst)
+    private void WidenRow(KernelIsa isa, long r, float* dst)
     {
-        if (Format == WeightFormat.Int8) PackedKernels.Int8Row((sbyte*)_values, _scales, Columns, r, dst);
-        else PackedKernels.F16Row((ushort*)_values, Columns, r, dst);
+        if (Format == WeightFormat.Int8) PackedKernels.Int8Row(isa, (sbyte*)_values, _scales, Columns, r, dst);
+        else PackedKernels.F16Row(isa, (ushort*)_values, Columns, r, dst);
     }
 
     /// <summary>A view dies with its parent: disposing the parent frees the rows a view reads.</summary>

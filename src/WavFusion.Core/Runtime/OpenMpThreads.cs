@@ -48,8 +48,24 @@ public static unsafe class OpenMpThreads
         // libtorch sets a thread's team size on that thread's first parallel operator; asking for it does that first,
         // so the setting below is not overwritten later.
         int previous = torch.get_num_threads();
+        return previous <= threads ? default : Set(threads, previous);
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, libtorch operators started from this thread use <paramref name="threads"/>
+    /// OpenMP threads (more or fewer than now): to widen one operator again inside a <see cref="Limit"/> scope.
+    /// </summary>
+    public static Scope Use(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        int previous = torch.get_num_threads();
+        return previous == threads ? default : Set(threads, previous);
+    }
+
+    private static Scope Set(int threads, int previous)
+    {
         var api = Gomp.Value;
-        if (api is null || previous <= threads) return default;
+        if (api is null) return default;
         api.SetNumThreads(threads);
         int previousMkl = api.MklSetNumThreadsLocal(threads);
         return new Scope(api, previous, previousMkl);

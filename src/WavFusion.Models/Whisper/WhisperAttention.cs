@@ -172,6 +172,15 @@ public sealed class WhisperAttention : nn.Module
         return out_proj.forward(merged).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Attention output (B, T, D) of queries (B, H, T, D/H) over keys and values held as f16 (one audio's, see <see cref="HalfKeyValues"/>).</summary>
+    public Tensor Attend(Tensor query, HalfKeyValues keyValues)
+    {
+        ArgumentNullException.ThrowIfNull(keyValues);
+        using var scope = torch.NewDisposeScope();
+        var context = keyValues.Attend(query);
+        return out_proj.forward(context.transpose(1, 2).flatten(2)).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Unmasked self-attention over <paramref name="x"/> (B, T, D), as in the encoder.</summary>
     public Tensor SelfAttention(Tensor x)
     {

@@ -98,13 +98,15 @@ public sealed class WhisperDecoder : nn.Module
         {
             var (k, v) = layers[i].CrossKeyValue(encoderHidden);
             (k, v) = (k.contiguous(), v.contiguous());
+            // Decoding steps read these keys and values once per token: a packed decoder reads them as f16.
+            var half = Weights != WeightFormat.Fp32 && shared ? HalfKeyValues.TryCreate(k, v) : null;
             if (rowsPerAudio > 1)
             {
                 (k, v) = shared
                     ? (k.expand(rowsPerAudio, -1, -1, -1), v.expand(rowsPerAudio, -1, -1, -1))
                     : (k.repeat_interleave(rowsPerAudio, 0), v.repeat_interleave(rowsPerAudio, 0));
             }
-            caches[i] = new WhisperLayerCache(k.DetachFromDisposeScope(), v.DetachFromDisposeScope(), Config.MaxTargetPositions, shared);
+            caches[i] = new WhisperLayerCache(k.DetachFromDisposeScope(), v.DetachFromDisposeScope(), Config.MaxTargetPositions, shared, half);
         }
         return new WhisperKvCache(caches, Config.MaxTargetPositions, audios * rowsPerAudio);
     }

@@ -67,7 +67,11 @@ public sealed class WhisperDecoderLayer : nn.Module
         else if (t > 1) mask = torch.ones(t, offset + t, ScalarType.Bool, x.device).tril(offset);
         var h = x.add(self_attn.Attend(q, keys, values, mask, causal), One);
 
-        var cross = encoder_attn.Attend(encoder_attn.Query(encoder_attn_layer_norm.forward(h)), cache.CrossKey, cache.CrossValue);
+        var crossQuery = encoder_attn.Query(encoder_attn_layer_norm.forward(h));
+        // A packed decoder's cache also holds the audio's keys and values in f16, attended on the kernel threads.
+        var cross = cache.CrossHalf is { } half
+            ? encoder_attn.Attend(crossQuery, half)
+            : encoder_attn.Attend(crossQuery, cache.CrossKey, cache.CrossValue);
         h = h.add_(cross, One);
         var ffn = fc2.forward(nn.functional.gelu(fc1.forward(final_layer_norm.forward(h))));
         return h.add_(ffn, One).MoveToOuterDisposeScope();
