@@ -70,8 +70,8 @@ public sealed unsafe class PackedMatrix : IDisposable
 
     ~PackedMatrix() => Free();
 
-    /// <summary>Native bytes this matrix owns (0 for a view).</summary>
-    public long ByteCount => _ownedBytes;
+    /// <summary>Native bytes of this matrix's rows (a view counts the rows it shows, which its parent holds).</summary>
+    public long ByteCount => (long)Rows * Columns * (Format == WeightFormat.F16 ? 2 : 1) + (Format == WeightFormat.Int8 ? (long)Rows * BlocksPerRow * sizeof(float) : 0);
 
     private int BlocksPerRow => Columns / BlockSize;
 
