@@ -163,7 +163,7 @@ internal static class AsrBenchmark
     }
 
     /// <summary>One random model (seed 0, end-of-text embedding zeroed), written as F16 and as Q8_0.</summary>
-    private static void WriteRandomModel(WhisperConfig config, string f16Path, string q8Path)
+    internal static void WriteRandomModel(WhisperConfig config, string f16Path, string q8Path)
     {
         torch.manual_seed(0);
         using var model = new WhisperForConditionalGeneration(config);
