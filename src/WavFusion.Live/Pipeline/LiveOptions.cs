@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using WavFusion.Core.Quantization;
 
 namespace WavFusion.Live.Pipeline;
 
@@ -18,6 +19,7 @@ public sealed record LiveOptions
     [JsonPropertyName("windows")] public WindowOptions Windows { get; init; } = new();
     [JsonPropertyName("faces")] public FaceOptions Faces { get; init; } = new();
     [JsonPropertyName("batcher")] public BatcherOptions Batcher { get; init; } = new();
+    [JsonPropertyName("asr")] public AsrConfig Asr { get; init; } = new();
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -64,6 +66,8 @@ public sealed record LiveOptions
         if (Camera.FileRetries < 0) throw new InvalidDataException($"{source}: camera.file_retries must not be negative, got {Camera.FileRetries}");
         if (Faces.Margin is < 0 or > 2) throw new InvalidDataException($"{source}: faces.margin must lie in [0, 2], got {Faces.Margin}");
         if (Faces.Fps <= 0) throw new InvalidDataException($"{source}: faces.fps must be positive, got {Faces.Fps}");
+        if (!WeightFormats.Names.Contains(Asr.Weights))
+            throw new InvalidDataException($"{source}: asr.weights must be one of {string.Join(", ", WeightFormats.Names)}, got '{Asr.Weights}'");
     }
 
     private static void Positive(string source, string field, int value)
@@ -183,4 +187,15 @@ public sealed record BatcherOptions
     /// with audio + faces); a final result, one per utterance, carries the breakdown.
     /// </summary>
     [JsonPropertyName("per_modality_interim")] public bool PerModalityInterim { get; init; }
+}
+
+public sealed record AsrConfig
+{
+    /// <summary>
+    /// How our Whisper port holds its decoder's weights (the torchsharp backend): "fp32", or "f16"/"int8" for faster CPU
+    /// decoding (README, "Weight formats"); <c>--weights</c> overrides it.
+    /// </summary>
+    [JsonPropertyName("weights")] public string Weights { get; init; } = "fp32";
+
+    public WeightFormat WeightFormat => WeightFormats.Parse(Weights, "asr.weights");
 }

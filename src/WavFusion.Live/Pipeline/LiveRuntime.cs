@@ -65,7 +65,11 @@ public sealed class LiveRuntime : IAsyncDisposable
     /// <summary>Whether sessions given video analyse faces: the runtime was loaded with faces and the bundle has an image encoder.</summary>
     public bool AnalysesFaces => _withFaces;
 
-    /// <summary>Loads what every session shares. <paramref name="withFaces"/>: sessions with video look for faces (the detector file is checked here).</summary>
+    /// <summary>
+    /// Loads what every session shares. <paramref name="withFaces"/>: sessions with video look for faces (the detector
+    /// file is checked here); without <paramref name="asrOptions"/> the recogniser takes its weight format from the
+    /// config's asr section.
+    /// </summary>
     public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, AsrOptions? asrOptions = null) =>
         Load(options, models, withFaces, given: null, asrOptions);
 
@@ -99,7 +103,7 @@ public sealed class LiveRuntime : IAsyncDisposable
         try
         {
             vad = new SileroVadModel(models.VadModel);
-            asr ??= models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions());
+            asr ??= models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions { Weights = options.Asr.WeightFormat });
             // OpenCV's detectors may not be shared between threads, so each session makes its own; one is made here
             // only so that a missing or unreadable detector file fails at load, naming it, not in the first session.
             withFaces = withFaces && bundle.VisualEncoder is not null;
