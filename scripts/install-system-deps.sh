@@ -3,10 +3,11 @@
 # ffmpeg decodes audio/video files; espeak-ng and sox render the SynthEmo corpus; the report PNGs
 # (ScottPlot on SkiaSharp's dependency-free native library) take their label font from fonts-dejavu-core; live capture
 # reads microphones through libasound2 (alsa-utils for arecord -L); OpenCvSharp's native runtime needs libgtk-3-0 and
-# face detection reads the Haar cascades of opencv-data.
+# face detection reads the Haar cascades of opencv-data; the scale-out tests start a real nats-server (the message bus
+# between `wavfusion serve` replicas) on a free loopback port.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng sox fonts-dejavu-core libasound2 alsa-utils libgtk-3-0 opencv-data)
+packages=(ffmpeg espeak-ng sox fonts-dejavu-core libasound2 alsa-utils libgtk-3-0 opencv-data nats-server)
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "error: the .NET 10 SDK is required (https://dotnet.microsoft.com/download); 'dotnet' is not on PATH" >&2
