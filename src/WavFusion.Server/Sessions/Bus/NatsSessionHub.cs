@@ -46,6 +46,7 @@ public sealed class NatsSessionHub : ISessionHub
     private readonly Task _receiving;
     private readonly Task _beating;
     private long _received;
+    private long _receiveDropped;
     private long _rejected;
     private long _lost;
     private long _reconnects;
@@ -68,6 +69,12 @@ public sealed class NatsSessionHub : ISessionHub
         {
             Interlocked.Increment(ref _reconnects);
             _log.LogWarning("bus: lost NATS at {Url}; reconnecting", _bus.Url);
+            return ValueTask.CompletedTask;
+        };
+        // A replica that reads the bus too slowly loses messages in the client's bounded queue (never grows): counted.
+        _nats.MessageDropped += (_, _) =>
+        {
+            Interlocked.Increment(ref _receiveDropped);
             return ValueTask.CompletedTask;
         };
         _outbox = new BusOutbox(_nats, _bus.BufferMessages, _log);
@@ -164,6 +171,7 @@ public sealed class NatsSessionHub : ISessionHub
             new("wavfusion_bus_published_total", "Messages published on the bus.", "counter", _outbox.Published),
             new("wavfusion_bus_dropped_total", "Messages meant for the bus dropped (NATS unreachable or the buffer full).", "counter", _outbox.Dropped),
             new("wavfusion_bus_received_total", "Messages received from other replicas.", "counter", Interlocked.Read(ref _received)),
+            new("wavfusion_bus_receive_dropped_total", "Messages from other replicas dropped because this one read them too slowly.", "counter", Interlocked.Read(ref _receiveDropped)),
             new("wavfusion_bus_rejected_total", "Messages received with another schema version or that did not decode.", "counter", Interlocked.Read(ref _rejected)),
             new("wavfusion_bus_sessions_lost_total", "Other replicas' sessions given up for lack of heartbeats.", "counter", Interlocked.Read(ref _lost)),
             new("wavfusion_bus_disconnects_total", "Times the connection to NATS was lost.", "counter", Interlocked.Read(ref _reconnects)),
@@ -208,6 +216,7 @@ public sealed class NatsSessionHub : ISessionHub
             // A publish caught by a disconnection fails after this instead of waiting for the reconnection.
             PublishTimeoutOnDisconnected = true,
             CommandTimeout = TimeSpan.FromSeconds(2),
+            SubPendingChannelCapacity = 65_536,
             AuthOpts = bus.CredentialsFile is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = bus.CredentialsFile },
             TlsOpts = new NatsTlsOpts
             {
