@@ -85,11 +85,15 @@ public sealed class WavFusionClient : IDisposable
 
     /// <summary>Events of one session (or all, for a null or empty id) until the watch ends or is cancelled.</summary>
     public IAsyncEnumerable<WatchResponse> WatchAsync(string? sessionId, CancellationToken cancellationToken = default) =>
-        WatchAsync(new WatchRequest { SessionId = sessionId ?? "" }, cancellationToken);
+        WatchAsync(sessionId, TimeSpan.Zero, cancellationToken);
 
-    /// <summary>Events as <paramref name="request"/> asks (a session or all; a replay of retained events first).</summary>
-    public async IAsyncEnumerable<WatchResponse> WatchAsync(WatchRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The same, first replaying the retained events of the last <paramref name="replay"/> (servers on a bus with
+    /// JetStream retention; others replay nothing); replayed events have <see cref="WatchResponse.Replayed"/> set.
+    /// </summary>
+    public async IAsyncEnumerable<WatchResponse> WatchAsync(string? sessionId, TimeSpan replay, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var request = new WatchRequest { SessionId = sessionId ?? "", ReplaySeconds = (uint)Math.Clamp(Math.Ceiling(replay.TotalSeconds), 0, uint.MaxValue) };
         using var call = Monitor.Watch(request, Call(cancellationToken));
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             yield return response;

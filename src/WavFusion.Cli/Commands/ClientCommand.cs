@@ -80,8 +80,7 @@ internal static class ClientCommand
         command.SetAction(async (parse, token) =>
         {
             using var client = Connect(parse.GetValue(server)!, parse.GetValue(apiKey));
-            var request = new WatchRequest { SessionId = parse.GetValue(session) ?? "", ReplaySeconds = parse.GetValue(replay) };
-            await foreach (var e in client.WatchAsync(request, token).ConfigureAwait(false))
+            await foreach (var e in client.WatchAsync(parse.GetValue(session), TimeSpan.FromSeconds(parse.GetValue(replay)), token).ConfigureAwait(false))
             {
                 await Console.Out.WriteLineAsync(Json.Format(e)).ConfigureAwait(false);
                 await Console.Out.FlushAsync(token).ConfigureAwait(false);

@@ -174,6 +174,11 @@ public sealed class ScaleOutProcessTests
             var (_, doomedError) = await doomed;
             Assert.NotNull(doomedError);
 
+            // The container health check's command: SERVING from a live replica.
+            var health = ProcessRunner.Cli("client", "health", "--server", a.Url.ToString());
+            Assert.True(health.ExitCode == 0, health.All);
+            Assert.Equal("SERVING", health.StdOut.Trim());
+
             a.Terminate();
             Assert.Equal(0, await a.WaitForExitAsync(TimeSpan.FromSeconds(60)));
             await watching.WaitAsync(TimeSpan.FromSeconds(30));
