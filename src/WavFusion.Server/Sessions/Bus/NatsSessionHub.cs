@@ -272,7 +272,9 @@ public sealed class NatsSessionHub : ISessionHub
         // Who else is there: every replica answers a hello with its heartbeat, so the list is whole at once.
         _outbox.Send(Subjects.Hello, [], Headers("hello", null));
         SendHeartbeat();
-        if (_js is not null) await EnsureStreamAsync().ConfigureAwait(false);
+        // Off the client's event loop: the stream request waits for a reply that loop delivers.
+        if (_js is not null) _ = Task.Run(EnsureStreamAsync);
+        await Task.CompletedTask.ConfigureAwait(false);
     }
 
     private async Task EnsureStreamAsync()
@@ -372,7 +374,7 @@ public sealed class NatsSessionHub : ISessionHub
                     }
                     break;
                 case BusSubjects.MessageKind.Event:
-                    OnEvent(parsed.Id, replica, headers, data);
+                    OnEvent(parsed.Id, msg.Subject.EndsWith(".event.summary", StringComparison.Ordinal), replica, headers, data);
                     break;
             }
         }
@@ -382,7 +384,7 @@ public sealed class NatsSessionHub : ISessionHub
         }
     }
 
-    private void OnEvent(string sessionId, string? replica, NatsHeaders headers, byte[] data)
+    private void OnEvent(string sessionId, bool summary, string? replica, NatsHeaders headers, byte[] data)
     {
         Mirror? mirror;
         lock (_gate)
@@ -402,6 +404,7 @@ public sealed class NatsSessionHub : ISessionHub
         ulong sequence = headers.TryGetLastValue(BusSubjects.SequenceHeader, out var s)
                          && ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0;
         mirror.LastSequence = sequence;
+        if (summary) mirror.Summarised = true;
         // Nobody watching: no need to decode it.
         if (!_fanout.IsWatched(sessionId)) return;
         mirror.Session.Publish(StreamingRecognizeResponse.Parser.ParseFrom(data), sequence);
@@ -446,6 +449,12 @@ public sealed class NatsSessionHub : ISessionHub
     private void Lose(Mirror mirror, string detail)
     {
         _mirrors.Remove(mirror.Session.SessionId);
+        if (mirror.Summarised)
+        {
+            // Its summary came; only the end that followed was lost on the way: nothing to tell anyone.
+            mirror.Session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return;
+        }
         Interlocked.Increment(ref _lost);
         _log.LogWarning("bus: session {Session} lost: {Detail}", mirror.Session.SessionId, detail);
         mirror.Session.Publish(new StreamingRecognizeResponse
@@ -573,6 +582,9 @@ public sealed class NatsSessionHub : ISessionHub
         public InProcessSessionHub.Session Session { get; } = session;
 
         public ulong LastSequence { get; set; }
+
+        /// <summary>Its summary arrived: it ended, whatever happens to its end message.</summary>
+        public bool Summarised { get; set; }
     }
 
     private sealed class Replica(TimeSpan ttl)
