@@ -44,6 +44,8 @@ internal static class CommandErrors
         {
             OperationCanceledException => (Cancelled, "cancelled"),
             OptionValueException => (BadOption, e.Message),
+            // A server's refusal: its status and message are what the user acts on.
+            Grpc.Core.RpcException rpc => (BadInput, $"server: {rpc.StatusCode}: {rpc.Status.Detail}"),
             CheckpointException or InvalidDataException or IOException or UnauthorizedAccessException or JsonException
                 or InvalidOperationException or NotSupportedException => (BadInput, e.Message),
             ArgumentException a => (BadInput, WithoutParameterName(a)),

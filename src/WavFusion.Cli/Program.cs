@@ -18,6 +18,8 @@ root.Subcommands.Add(TranscribeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvaluateCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(ClientCommand.Create());
 
 root.Options.Add(CommandErrors.Verbose);
 
@@ -26,7 +28,11 @@ if (parse.Errors.Count > 0) return CommandErrors.ReportParseErrors(parse, Consol
 try
 {
     // Exceptions reach the handler below, so every command reports errors the same way.
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+    // `serve` shuts down gracefully on SIGTERM within its configured grace period, through the host's own signal
+    // handling; every other command gets System.CommandLine's cancellation (and its 2 s limit) on Ctrl+C.
+    var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+    if (parse.CommandResult.Command.Name == ServeCommand.Name) invocation.ProcessTerminationTimeout = null;
+    return await parse.InvokeAsync(invocation).ConfigureAwait(false);
 }
 catch (Exception e)
 {

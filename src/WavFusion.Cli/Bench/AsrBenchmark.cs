@@ -88,7 +88,7 @@ internal static class AsrBenchmark
         double StreamSeconds, double[] StreamSteps, bool StreamFullWindow);
 
     /// <summary>Published Whisper dimensions (openai-whisper ModelDimensions).</summary>
-    private static WhisperConfig Dimensions(string size)
+    internal static WhisperConfig Dimensions(string size)
     {
         var (d, heads, layers) = size switch
         {

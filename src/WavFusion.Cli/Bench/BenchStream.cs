@@ -17,9 +17,9 @@ namespace WavFusion.Cli.Bench;
 internal static class BenchStream
 {
     /// <summary>Text tokens per second of English speech (about 2.5 words/s), plus timestamps and end below.</summary>
-    private const double TokensPerSecond = 3.3;
-    private const int TokensPerHypothesis = 4;
-    private const double WordSeconds = 0.4;
+    internal const double TokensPerSecond = 3.3;
+    internal const int TokensPerHypothesis = 4;
+    internal const double WordSeconds = 0.4;
 
     public sealed record Result(double ComputeSeconds, double AudioSeconds, int Steps, double MeanBufferSeconds, double MaxStepSeconds, double TokensPerStep)
     {
@@ -91,7 +91,7 @@ internal static class BenchStream
     /// A vocabulary whose words " aaa" … " zzz" are one token each (with every prefix, so byte-pair merging
     /// reaches them), so a prompt of committed words costs about as many tokens as real text.
     /// </summary>
-    private static WhisperTokenizer WordTokenizer(int vocabularySize) =>
+    internal static WhisperTokenizer WordTokenizer(int vocabularySize) =>
         new(WordVocabulary(vocabularySize), WhisperSpecialTokens.ForVocabulary(vocabularySize));
 
     /// <summary>The byte strings of <see cref="WordTokenizer"/>'s ordinary tokens (what a ggml file stores).</summary>
@@ -107,7 +107,7 @@ internal static class BenchStream
         return tokens;
     }
 
-    private static string Letters(int index, int length)
+    internal static string Letters(int index, int length)
     {
         var c = new char[length];
         for (int i = length - 1; i >= 0; i--, index /= 26) c[i] = (char)('a' + index % 26);

@@ -80,7 +80,9 @@ internal static class LiveCommand
         await using IAudioSource audio = request.AudioFile is not null
             ? AudioSources.File(request.AudioFile, request.Realtime, options.Microphone.ChunkMs)
             : AudioSources.Microphone(options.Microphone);
-        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, options.Camera, realtime: audio.Realtime);
+        // A video file beside live audio (a microphone, a paced file) must be paced too, or its capture channel drops it.
+        var camera = options.Camera with { PaceFiles = options.Camera.PaceFiles || audio.Realtime };
+        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, camera);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.DurationSeconds is { } seconds) stop.CancelAfter(TimeSpan.FromSeconds(seconds));

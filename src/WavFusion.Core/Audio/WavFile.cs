@@ -78,6 +78,39 @@ public static class WavFile
         return new AudioClip(samples, rate);
     }
 
+    /// <summary>
+    /// Writes 16-bit PCM with one channel per array, interleaved (a stereo call: the customer on one channel, the agent
+    /// on the other); the channels must be equally long.
+    /// </summary>
+    public static void WriteChannels(string path, int sampleRate, params float[][] channels)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        if (channels.Length is < 1 or > ushort.MaxValue) throw new ArgumentException($"{path}: {channels.Length} channels", nameof(channels));
+        int frames = channels[0].Length;
+        if (channels.Any(c => c.Length != frames)) throw new ArgumentException($"{path}: channels differ in length", nameof(channels));
+        int n = channels.Length;
+        int dataBytes = checked(frames * n * 2);
+        var bytes = new byte[44 + dataBytes];
+        var header = bytes.AsSpan();
+        "RIFF"u8.CopyTo(header);
+        BinaryPrimitives.WriteInt32LittleEndian(header[4..], 36 + dataBytes);
+        "WAVEfmt "u8.CopyTo(header[8..]);
+        BinaryPrimitives.WriteInt32LittleEndian(header[16..], 16);
+        BinaryPrimitives.WriteInt16LittleEndian(header[20..], 1);
+        BinaryPrimitives.WriteInt16LittleEndian(header[22..], (short)n);
+        BinaryPrimitives.WriteInt32LittleEndian(header[24..], sampleRate);
+        BinaryPrimitives.WriteInt32LittleEndian(header[28..], sampleRate * n * 2);
+        BinaryPrimitives.WriteInt16LittleEndian(header[32..], (short)(n * 2));
+        BinaryPrimitives.WriteInt16LittleEndian(header[34..], 16);
+        "data"u8.CopyTo(header[36..]);
+        BinaryPrimitives.WriteInt32LittleEndian(header[40..], dataBytes);
+        for (int f = 0; f < frames; f++)
+            for (int c = 0; c < n; c++)
+                BinaryPrimitives.WriteInt16LittleEndian(header[(44 + (f * n + c) * 2)..],
+                    (short)Math.Clamp(Math.Round(channels[c][f] * 32767.0), short.MinValue, short.MaxValue));
+        File.WriteAllBytes(path, bytes);
+    }
+
     /// <summary>Writes 16-bit PCM mono.</summary>
     public static void Write(string path, AudioClip clip)
     {

@@ -123,6 +123,13 @@ public sealed record CameraOptions
     /// <summary>A video file standing in for a camera starts again at its end instead of ending the stream.</summary>
     [JsonPropertyName("loop")] public bool Loop { get; init; }
     /// <summary>
+    /// A video file standing in for a camera delivers each frame when its timestamp is due (measured from the first
+    /// frame), as a camera would, instead of as fast as it decodes. A session paced in real time needs it: its capture
+    /// channel drops the oldest frames, so an unpaced file would lose nearly all of them. <c>live</c> turns it on
+    /// whenever the audio is live (a microphone, or <c>--realtime</c>). Cameras and URLs are live already.
+    /// </summary>
+    [JsonPropertyName("pace_files")] public bool PaceFiles { get; init; }
+    /// <summary>
     /// Reopen attempts, without a frame in between, for a video file that fails before its reported end (a cut or
     /// damaged file) before the rest of it is taken as lost and the stream ends; live cameras are retried until stopped.
     /// </summary>
@@ -174,6 +181,12 @@ public sealed record BatcherOptions
     /// scores; up to three more windows per window, batched with the rest.
     /// </summary>
     [JsonPropertyName("per_modality_scores")] public bool PerModalityScores { get; init; } = true;
+    /// <summary>
+    /// Per-modality scores on interim results too, not only on final ones. Off by default: it multiplies the model's
+    /// work on the sliding windows, which every stream sends each hop, by up to four (bench live measured the doubling
+    /// with audio + faces); a final result, one per utterance, carries the breakdown.
+    /// </summary>
+    [JsonPropertyName("per_modality_interim")] public bool PerModalityInterim { get; init; }
 }
 
 public sealed record AsrConfig

@@ -13,13 +13,18 @@ using VideoFrame = WavFusion.Media.VideoFrame;
 namespace WavFusion.Live.Pipeline;
 
 /// <summary>What one session needs besides its sources: the shared batcher and models, and its per-stream parts.</summary>
+/// <param name="ClientTranscript">Timed text the client had before the stream began (a transcript file).</param>
+/// <param name="ClientTranscriptFeed">Timed text the client sends while it streams (gRPC push); completed by the sender.</param>
+/// <param name="Channel">The audio channel of the caller's stream this session analyses; its events carry it.</param>
 public sealed record SessionParts(
     InferenceBatcher Batcher,
     ModelBundle Bundle,
     IVoiceActivityDetector VoiceActivity,
     IHypothesisSource? Asr,
     FaceDetector? Faces,
-    IReadOnlyList<TranscriptSegment>? ClientTranscript);
+    IReadOnlyList<TranscriptSegment>? ClientTranscript,
+    ChannelReader<TranscriptSegment>? ClientTranscriptFeed = null,
+    uint Channel = 0);
 
 /// <summary>
 /// One live stream, its stages in order. Each arrow is a bounded channel with its policy from config/live.json:
@@ -68,7 +73,10 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         if (parts.Asr is not null) vadOutputs.Add(toTranscriber.Writer);
         var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs);
         var assembler = new WindowAssembler(options.Windows, transcript, faces, time);
-        var scoring = new ScoringStage(parts.Batcher, sessionId, 0, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats);
+        var scoring = new ScoringStage(parts.Batcher, sessionId, parts.Channel, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats)
+        {
+            PerModalityInterim = options.Batcher.PerModalityInterim,
+        };
 
         var stages = new List<Task>
         {
@@ -150,17 +158,34 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
     /// Passes audio on and, before each chunk, puts the client transcript segments that have begun by the chunk's end on
     /// the timeline, as a client's streaming recogniser sends text while it is said. A window, emitted once its audio
     /// has passed this clock, so sees exactly the segments that overlap it, however far the clock has run ahead: the
-    /// join depends on stream time only, never on the pace.
+    /// join depends on stream time only, never on the pace. Segments a pushing client sends while it streams join the
+    /// pending ones as they arrive, in time order.
     /// </summary>
     private async Task ClientTranscriptClockAsync(ChannelReader<AudioChunk> input, ChannelWriter<AudioChunk> output, TranscriptTimeline timeline, CancellationToken token)
     {
-        var pending = new Queue<TranscriptSegment>(parts.ClientTranscript ?? []);
+        var pending = new List<TranscriptSegment>(parts.ClientTranscript ?? []);
+        pending.Sort((a, b) => a.Start.CompareTo(b.Start));
+        var feed = parts.ClientTranscriptFeed;
         await foreach (var chunk in input.ReadAllAsync(token).ConfigureAwait(false))
         {
-            while (pending.Count > 0 && pending.Peek().Start < chunk.End) timeline.Add(pending.Dequeue());
+            if (feed is not null) TakeArrived(feed, pending);
+            int due = 0;
+            while (due < pending.Count && pending[due].Start < chunk.End) timeline.Add(pending[due++]);
+            pending.RemoveRange(0, due);
             await output.WriteAsync(chunk, token).ConfigureAwait(false);
         }
-        while (pending.Count > 0) timeline.Add(pending.Dequeue());
+        if (feed is not null) TakeArrived(feed, pending);
+        foreach (var segment in pending) timeline.Add(segment);
+    }
+
+    private static void TakeArrived(ChannelReader<TranscriptSegment> feed, List<TranscriptSegment> pending)
+    {
+        while (feed.TryRead(out var segment))
+        {
+            int at = pending.Count;
+            while (at > 0 && pending[at - 1].Start > segment.Start) at--;
+            pending.Insert(at, segment);
+        }
     }
 
     /// <summary>
