@@ -67,13 +67,13 @@ internal static class TranscribeCommand
         return command;
     }
 
-    /// <summary>`--weights fp32|f16|int8`: how our port holds the decoder's weights (shared by transcribe, live and demo).</summary>
-    public static Option<string> WeightsOption(Func<string>? defaultValue = null)
+    /// <summary>`--weights fp32|f16|int8`: how our port holds the decoder's weights (live and demo default to their config's).</summary>
+    private static Option<string> WeightsOption()
     {
         var option = new Option<string>("--weights")
         {
             Description = "decoder weights of our Whisper port: fp32, or f16/int8 for faster CPU decoding (torchsharp backend only)",
-            DefaultValueFactory = _ => defaultValue?.Invoke() ?? "fp32",
+            DefaultValueFactory = _ => "fp32",
         };
         option.AcceptOnlyFromAmong([.. WeightFormats.Names]);
         return option;

