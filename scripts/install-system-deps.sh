@@ -3,12 +3,13 @@
 # ffmpeg decodes audio/video files; espeak-ng and sox render the SynthEmo corpus; the report PNGs
 # (ScottPlot on SkiaSharp's dependency-free native library) take their label font from fonts-dejavu-core; live capture
 # reads microphones through libasound2 (alsa-utils for arecord -L); OpenCvSharp's native runtime needs libgtk-3-0 and
-# face detection reads the Haar cascades of opencv-data. The web dashboard's browser test drives Debian's chromium
+# face detection reads the Haar cascades of opencv-data; the scale-out tests start a real nats-server (the message bus
+# between `wavfusion serve` replicas) on a free loopback port. The web dashboard's browser test drives Debian's chromium
 # headless through playwright-core (no browser download), under node and npm (node 20 or later; an older one makes
 # that test skip); Ubuntu ships chromium as a snap only, so there it is left to the user.
 set -euo pipefail
 
-packages=(ffmpeg espeak-ng sox fonts-dejavu-core libasound2 alsa-utils libgtk-3-0 opencv-data)
+packages=(ffmpeg espeak-ng sox fonts-dejavu-core libasound2 alsa-utils libgtk-3-0 opencv-data nats-server)
 distro=""
 if [ -r /etc/os-release ]; then distro="$(. /etc/os-release && echo "${ID:-}")"; fi
 [ "$distro" = debian ] && packages+=(chromium)

@@ -84,15 +84,31 @@ public sealed class WavFusionClient : IDisposable
     }
 
     /// <summary>Events of one session (or all, for a null or empty id) until the watch ends or is cancelled.</summary>
-    public async IAsyncEnumerable<WatchResponse> WatchAsync(string? sessionId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<WatchResponse> WatchAsync(string? sessionId, CancellationToken cancellationToken = default) =>
+        WatchAsync(sessionId, TimeSpan.Zero, cancellationToken);
+
+    /// <summary>
+    /// The same, first replaying the retained events of the last <paramref name="replay"/> (servers on a bus with
+    /// JetStream retention; others replay nothing); replayed events have <see cref="WatchResponse.Replayed"/> set.
+    /// </summary>
+    public async IAsyncEnumerable<WatchResponse> WatchAsync(string? sessionId, TimeSpan replay, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var call = Monitor.Watch(new WatchRequest { SessionId = sessionId ?? "" }, Call(cancellationToken));
+        var request = new WatchRequest { SessionId = sessionId ?? "", ReplaySeconds = (uint)Math.Clamp(Math.Ceiling(replay.TotalSeconds), 0, uint.MaxValue) };
+        using var call = Monitor.Watch(request, Call(cancellationToken));
         await foreach (var response in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             yield return response;
     }
 
     public async Task<IReadOnlyList<SessionInfo>> ListSessionsAsync(CancellationToken cancellationToken = default) =>
         (await Monitor.ListSessionsAsync(new ListSessionsRequest(), Call(cancellationToken)).ConfigureAwait(false)).Sessions;
+
+    /// <summary>grpc.health.v1 Check of <paramref name="service"/> ("" for the whole server); needs no key.</summary>
+    public async Task<Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> HealthAsync(string service = "", CancellationToken cancellationToken = default)
+    {
+        var health = new Grpc.Health.V1.Health.HealthClient(_channel);
+        var response = await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = service }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Status;
+    }
 
     public void Dispose() => _channel.Dispose();
 }

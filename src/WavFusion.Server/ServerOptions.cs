@@ -20,6 +20,8 @@ public sealed record ServerOptions
     [JsonPropertyName("retention")] public RetentionOptions Retention { get; init; } = new();
     [JsonPropertyName("shutdown")] public ShutdownOptions Shutdown { get; init; } = new();
     [JsonPropertyName("dashboard")] public DashboardOptions Dashboard { get; init; } = new();
+    [JsonPropertyName("bus")] public BusOptions Bus { get; init; } = new();
+    [JsonPropertyName("metrics")] public MetricsOptions Metrics { get; init; } = new();
     /// <summary>Keys starting with "//" are comments; any other unknown key is an error.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Comments { get; init; }
 
@@ -58,6 +60,16 @@ public sealed record ServerOptions
             Key = Tls.Key is null ? null : Path.GetFullPath(Tls.Key, folder),
         },
         Retention = Retention with { MediaFolder = Retention.MediaFolder is null ? null : Path.GetFullPath(Retention.MediaFolder, folder) },
+        Bus = Bus with
+        {
+            CredentialsFile = Bus.CredentialsFile is null ? null : Path.GetFullPath(Bus.CredentialsFile, folder),
+            Tls = Bus.Tls with
+            {
+                CaFile = Bus.Tls.CaFile is null ? null : Path.GetFullPath(Bus.Tls.CaFile, folder),
+                CertFile = Bus.Tls.CertFile is null ? null : Path.GetFullPath(Bus.Tls.CertFile, folder),
+                KeyFile = Bus.Tls.KeyFile is null ? null : Path.GetFullPath(Bus.Tls.KeyFile, folder),
+            },
+        },
     };
 
     public void Validate(string source)
@@ -88,6 +100,18 @@ public sealed record ServerOptions
         if (Retention.MediaDays < 0) throw new InvalidDataException($"{source}: retention.media_days must not be negative, got {Retention.MediaDays}");
         if (!(Shutdown.GraceSeconds >= 0)) throw new InvalidDataException($"{source}: shutdown.grace_seconds must not be negative");
         Dashboard.Validate(source);
+        Bus.Validate(source);
+        if (Metrics.Listen is not null)
+        {
+            try
+            {
+                _ = Hosting.ListenAddress.Parse(Metrics.Listen);
+            }
+            catch (FormatException e)
+            {
+                throw new InvalidDataException($"{source}: metrics.listen: {e.Message}", e);
+            }
+        }
     }
 
     private static void Positive(string source, string field, long value)
@@ -165,4 +189,107 @@ public sealed record ShutdownOptions
 {
     /// <summary>On SIGTERM, open streams may finish within this; then their input is cut, the rest analysed and summarised.</summary>
     [JsonPropertyName("grace_seconds")] public double GraceSeconds { get; init; } = 30;
+}
+
+/// <summary>
+/// Where sessions and their events are shared (DESIGN.md §8): <c>inprocess</c> (one server, the default: no NATS
+/// needed) or <c>nats</c> (many replicas behind a gRPC load balancer, each serving ListSessions and Watch for all).
+/// </summary>
+public sealed record BusOptions
+{
+    public const string InProcess = "inprocess";
+    public const string Nats = "nats";
+
+    [JsonPropertyName("kind")] public string Kind { get; init; } = InProcess;
+    /// <summary>The NATS server(s), comma-separated (nats://host:4222, tls://host:4222); user:password@ in a URL works too.</summary>
+    [JsonPropertyName("url")] public string Url { get; init; } = "nats://127.0.0.1:4222";
+    /// <summary>A NATS .creds file (JWT and NKey seed), relative to the config file.</summary>
+    [JsonPropertyName("credentials_file")] public string? CredentialsFile { get; init; }
+    [JsonPropertyName("tls")] public BusTlsOptions Tls { get; init; } = new();
+    /// <summary>The first token of every subject; replicas that should see each other share it.</summary>
+    [JsonPropertyName("subject_prefix")] public string SubjectPrefix { get; init; } = "wavfusion";
+    /// <summary>This replica's name on the bus (letters, digits, - and _); null: the host name and a random suffix.</summary>
+    [JsonPropertyName("replica_id")] public string? ReplicaId { get; init; }
+    /// <summary>How often a replica says which sessions it serves.</summary>
+    [JsonPropertyName("heartbeat_seconds")] public double HeartbeatSeconds { get; init; } = 2;
+    /// <summary>A replica not heard from for this long has lost its sessions: they leave ListSessions and watchers are told.</summary>
+    [JsonPropertyName("session_ttl_seconds")] public double SessionTtlSeconds { get; init; } = 10;
+    /// <summary>Messages waiting for the bus; beyond, and while the bus is unreachable, events meant for it are dropped and counted.</summary>
+    [JsonPropertyName("buffer_messages")] public int BufferMessages { get; init; } = 8192;
+    /// <summary>First wait before reconnecting to NATS (doubling up to 5 s); replicas reconnect by themselves forever.</summary>
+    [JsonPropertyName("reconnect_seconds")] public double ReconnectSeconds { get; init; } = 0.5;
+    [JsonPropertyName("jetstream")] public JetStreamOptions JetStream { get; init; } = new();
+
+    public bool IsNats => string.Equals(Kind, Nats, StringComparison.Ordinal);
+
+    public void Validate(string source)
+    {
+        if (Kind is not (InProcess or Nats)) throw new InvalidDataException($"{source}: bus.kind must be inprocess or nats, got '{Kind}'");
+        if (!IsNats) return;
+        if (string.IsNullOrWhiteSpace(Url)) throw new InvalidDataException($"{source}: bus.url is empty");
+        if (!IsToken(SubjectPrefix)) throw new InvalidDataException($"{source}: bus.subject_prefix '{SubjectPrefix}' must be one subject token (letters, digits, - and _)");
+        if (ReplicaId is not null && !IsToken(ReplicaId)) throw new InvalidDataException($"{source}: bus.replica_id '{ReplicaId}' must be letters, digits, - and _");
+        if (!(HeartbeatSeconds > 0)) throw new InvalidDataException($"{source}: bus.heartbeat_seconds must be positive");
+        if (!(SessionTtlSeconds >= 2 * HeartbeatSeconds))
+            throw new InvalidDataException($"{source}: bus.session_ttl_seconds must be at least twice bus.heartbeat_seconds, or one late heartbeat would lose every session");
+        if (BufferMessages <= 0) throw new InvalidDataException($"{source}: bus.buffer_messages must be positive, got {BufferMessages}");
+        if (!(ReconnectSeconds > 0)) throw new InvalidDataException($"{source}: bus.reconnect_seconds must be positive");
+        if (Tls.KeyFile is not null && Tls.CertFile is null) throw new InvalidDataException($"{source}: bus.tls.key_file needs bus.tls.cert_file");
+        if (CredentialsFile is not null && !File.Exists(Path.GetFullPath(CredentialsFile, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".")))
+            throw new InvalidDataException($"{source}: bus.credentials_file {CredentialsFile} not found");
+        JetStream.Validate(source);
+    }
+
+    /// <summary>A NATS subject token we create: no dots, wildcards or spaces.</summary>
+    public static bool IsToken(string? s) => !string.IsNullOrEmpty(s) && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}
+
+/// <summary>TLS to NATS: a CA to trust, and a client certificate where the NATS server asks for one.</summary>
+public sealed record BusTlsOptions
+{
+    /// <summary>Use TLS even if the URL says nats:// (tls:// URLs always do).</summary>
+    [JsonPropertyName("required")] public bool Required { get; init; }
+    [JsonPropertyName("ca_file")] public string? CaFile { get; init; }
+    [JsonPropertyName("cert_file")] public string? CertFile { get; init; }
+    [JsonPropertyName("key_file")] public string? KeyFile { get; init; }
+}
+
+/// <summary>
+/// Retention on the bus: a JetStream stream over every session's events (never media), so a dashboard opened late
+/// replays the last minutes and analytics consumers read every final result durably.
+/// </summary>
+public sealed record JetStreamOptions
+{
+    [JsonPropertyName("enabled")] public bool Enabled { get; init; }
+    /// <summary>The stream's name; replicas create it, or update it to this config, when they connect.</summary>
+    [JsonPropertyName("stream")] public string Stream { get; init; } = "WAVFUSION_EVENTS";
+    /// <summary>Events older than this are deleted.</summary>
+    [JsonPropertyName("max_age_minutes")] public double MaxAgeMinutes { get; init; } = 15;
+    /// <summary>The stream's size bound; the oldest events go first.</summary>
+    [JsonPropertyName("max_bytes")] public long MaxBytes { get; init; } = 1L << 30;
+    /// <summary>file or memory.</summary>
+    [JsonPropertyName("storage")] public string Storage { get; init; } = "file";
+    /// <summary>Copies of the stream in a NATS cluster (1, 3 or 5).</summary>
+    [JsonPropertyName("replicas")] public int Replicas { get; init; } = 1;
+    /// <summary>Most events one Watch replays before going live.</summary>
+    [JsonPropertyName("max_replay_events")] public int MaxReplayEvents { get; init; } = 10_000;
+
+    public void Validate(string source)
+    {
+        if (!Enabled) return;
+        if (string.IsNullOrEmpty(Stream) || !Stream.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new InvalidDataException($"{source}: bus.jetstream.stream '{Stream}' must be letters, digits, - and _");
+        if (!(MaxAgeMinutes > 0)) throw new InvalidDataException($"{source}: bus.jetstream.max_age_minutes must be positive");
+        if (MaxBytes <= 0) throw new InvalidDataException($"{source}: bus.jetstream.max_bytes must be positive");
+        if (Storage is not ("file" or "memory")) throw new InvalidDataException($"{source}: bus.jetstream.storage must be file or memory, got '{Storage}'");
+        if (Replicas is < 1 or > 5) throw new InvalidDataException($"{source}: bus.jetstream.replicas must be 1 to 5, got {Replicas}");
+        if (MaxReplayEvents <= 0) throw new InvalidDataException($"{source}: bus.jetstream.max_replay_events must be positive");
+    }
+}
+
+/// <summary>A Prometheus text endpoint (/metrics, HTTP/1.1) for autoscalers and dashboards; off unless <see cref="Listen"/> is set.</summary>
+public sealed record MetricsOptions
+{
+    /// <summary>HOST:PORT for /metrics (port 0: a free one), e.g. 0.0.0.0:9464 in a pod; null: no endpoint.</summary>
+    [JsonPropertyName("listen")] public string? Listen { get; init; }
 }

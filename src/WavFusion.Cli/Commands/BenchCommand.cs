@@ -14,6 +14,7 @@ internal static class BenchCommand
         command.Subcommands.Add(TrainBenchmark.CreateCommand());
         command.Subcommands.Add(LiveBenchmark.CreateCommand());
         command.Subcommands.Add(GrpcBenchmark.CreateCommand());
+        command.Subcommands.Add(BusBenchmark.CreateCommand());
         return command;
     }
 }

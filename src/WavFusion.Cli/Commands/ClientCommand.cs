@@ -16,6 +16,7 @@ internal static class ClientCommand
         var command = new Command("client", "Talk to a `wavfusion serve`: stream a file, or watch sessions (events as JSON lines on stdout)");
         command.Subcommands.Add(Stream());
         command.Subcommands.Add(Watch());
+        command.Subcommands.Add(Health());
         return command;
     }
 
@@ -74,16 +75,47 @@ internal static class ClientCommand
         var server = Server();
         var apiKey = ApiKey();
         var session = new Option<string?>("--session") { Description = "the session to watch; default all sessions" };
-        var command = new Command("watch", "Watch one session or all of them and print their events as JSON lines") { server, apiKey, session };
+        var replay = new Option<uint>("--replay") { Description = "first replay the retained events of the last S seconds (servers on a bus with JetStream retention)" };
+        var command = new Command("watch", "Watch one session or all of them and print their events as JSON lines") { server, apiKey, session, replay };
         command.SetAction(async (parse, token) =>
         {
             using var client = Connect(parse.GetValue(server)!, parse.GetValue(apiKey));
-            await foreach (var e in client.WatchAsync(parse.GetValue(session), token).ConfigureAwait(false))
+            await foreach (var e in client.WatchAsync(parse.GetValue(session), TimeSpan.FromSeconds(parse.GetValue(replay)), token).ConfigureAwait(false))
             {
                 await Console.Out.WriteLineAsync(Json.Format(e)).ConfigureAwait(false);
                 await Console.Out.FlushAsync(token).ConfigureAwait(false);
             }
             return 0;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// grpc.health.v1 Check, for container health checks: exit 0 and SERVING when the server serves, 1 otherwise (not
+    /// serving, shutting down, unreachable within --timeout).
+    /// </summary>
+    private static Command Health()
+    {
+        var server = Server();
+        var service = new Option<string>("--service") { Description = "the service to check (\"\" the whole server, wavfusion.v1.EmotionRecognizer, wavfusion.v1.SessionMonitor)", DefaultValueFactory = _ => "" };
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the answer", DefaultValueFactory = _ => 5 };
+        var command = new Command("health", "Check the server's grpc.health.v1 status (exit 0 when SERVING)") { server, service, timeout };
+        command.SetAction(async (parse, token) =>
+        {
+            double seconds = parse.GetValue(timeout);
+            if (!(seconds > 0)) throw new OptionValueException("--timeout", $"{seconds} is not a positive number of seconds");
+            using var client = Connect(parse.GetValue(server)!, null);
+            using var within = CancellationTokenSource.CreateLinkedTokenSource(token);
+            within.CancelAfter(TimeSpan.FromSeconds(seconds));
+            var status = await client.HealthAsync(parse.GetValue(service)!, within.Token).ConfigureAwait(false);
+            Console.WriteLine(status switch
+            {
+                Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving => "SERVING",
+                Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.NotServing => "NOT_SERVING",
+                Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.ServiceUnknown => "SERVICE_UNKNOWN",
+                _ => "UNKNOWN",
+            });
+            return status == Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
         });
         return command;
     }

@@ -9,6 +9,7 @@ using WavFusion.Server;
 using WavFusion.Server.Dashboard;
 using WavFusion.Server.Hosting;
 using WavFusion.Server.Security;
+using WavFusion.Server.Sessions.Bus;
 
 namespace WavFusion.Cli.Commands;
 
@@ -64,10 +65,22 @@ internal static class ServeCommand
         await using var runtime = LiveRuntime.Load(liveOptions, models, withFaces: true);
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
-        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var addresses = (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).ToList();
         var dashboard = app.Services.GetService<DashboardSite>();
-        foreach (var address in addresses.Where(a => dashboard?.IsOwnAddress(a) != true)) Console.Error.WriteLine($"listening on {address}");
+        // Kestrel lists its endpoints in the order they were added: gRPC first, then /metrics when configured (the
+        // dashboard's own port, in plaintext, is told apart by the site).
+        var own = addresses.Where(a => dashboard?.IsOwnAddress(a) != true).ToList();
+        if (own.Count > 0) Console.Error.WriteLine($"listening on {own[0]}");
+        if (options.Metrics.Listen is not null && own.Count > 1) Console.Error.WriteLine($"metrics on {own[1]}/metrics");
         if (dashboard?.Url is { } page) Console.Error.WriteLine($"dashboard on {page}");
+        var hub = app.Services.GetRequiredService<ServerContext>().Hub;
+        if (hub is NatsSessionHub nats)
+        {
+            bool connected = await nats.WaitConnectedAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            Console.Error.WriteLine($"bus: NATS {options.Bus.Url} as replica {nats.ReplicaId}"
+                                    + (options.Bus.JetStream.Enabled ? $", events retained in JetStream stream {options.Bus.JetStream.Stream}" : "")
+                                    + (connected ? "" : " (not reachable yet: streams are served, bus events dropped and counted until it is)"));
+        }
         Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); "
                                 + (keys is null ? "open (no API keys file), loopback only" : $"{keys.Count} API key(s)")
                                 + (runtime.TranscribesAudio ? $"; whisper {whisper} ({asr})" : "; no server-side transcription (clients may send transcripts)")

@@ -12,6 +12,7 @@ using WavFusion.Server.Dashboard;
 using WavFusion.Server.Security;
 using WavFusion.Server.Services;
 using WavFusion.Server.Sessions;
+using WavFusion.Server.Sessions.Bus;
 using WavFusion.Server.Streaming;
 
 namespace WavFusion.Server.Hosting;
@@ -19,7 +20,7 @@ namespace WavFusion.Server.Hosting;
 /// <summary>What a server is made of: the loaded runtime (shared by every stream), its options, the keys (null: open on loopback) and where it listens.</summary>
 public sealed record ServerSetup(LiveRuntime Runtime, ServerOptions Options, ApiKeySet? Keys, ListenAddress Listen)
 {
-    /// <summary>The session hub; the in-process one when null.</summary>
+    /// <summary>The session hub; when null, the one the config's <c>bus</c> names (in process by default), owned by the server.</summary>
     public ISessionHub? Hub { get; init; }
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -74,15 +75,17 @@ public static class ServerHost
                     listen.UseHttps(certificate);
                 }
             });
+            if (options.Metrics.Listen is not null) MetricsEndpoint.Listen(kestrel, ListenAddress.Parse(options.Metrics.Listen));
         });
         var dashboard = DashboardSite.Add(builder, setup, certificate);
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GraceSeconds) + ShutdownCoordinator.DrainAllowance + TimeSpan.FromSeconds(5));
 
-        var hub = setup.Hub ?? new InProcessSessionHub(options);
         var media = options.Retention.StoreMedia ? new MediaStore(options.Retention.MediaFolder!, options.Retention.MediaDays, setup.Time) : null;
-        var context = new ServerContext(setup.Runtime, hub, options, new StreamRegistry(options.Limits), setup.Time, media);
-        builder.Services.AddSingleton(context);
+        // A hub the server makes is a service of the container, so it is disposed (the bus connection closed) with the app.
+        if (setup.Hub is null) builder.Services.AddSingleton(sp => CreateHub(options, sp.GetRequiredService<ILoggerFactory>(), setup.Time));
+        builder.Services.AddSingleton(sp => new ServerContext(setup.Runtime, setup.Hub ?? sp.GetRequiredService<ISessionHub>(), options,
+            new StreamRegistry(options.Limits), setup.Time, media));
         builder.Services.AddSingleton(new ApiKeyInterceptor(setup.Keys));
         builder.Services.AddSingleton<HealthServiceImpl>();
         builder.Services.AddSingleton<ShutdownCoordinator>();
@@ -102,6 +105,7 @@ public static class ServerHost
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         dashboard?.Map(app, setup.Keys);
+        if (options.Metrics.Listen is not null) MetricsEndpoint.Map(app, app.Services.GetRequiredService<ServerContext>());
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var health = app.Services.GetRequiredService<HealthServiceImpl>();
@@ -117,6 +121,13 @@ public static class ServerHost
         if (certificate is null && !setup.Listen.IsLoopback)
             log.LogWarning("serving plaintext HTTP/2 on {Address} (tls.allow_plaintext_remote): put a TLS-terminating proxy in front", setup.Listen);
         return app;
+    }
+
+    /// <summary>The hub <paramref name="options"/>' <c>bus</c> names: this process alone, or NATS shared with other replicas.</summary>
+    public static ISessionHub CreateHub(ServerOptions options, ILoggerFactory loggers, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.Bus.IsNats ? new NatsSessionHub(options, loggers, time) : new InProcessSessionHub(options);
     }
 
     /// <summary>An open server only on loopback; plaintext only on loopback unless the config allows it.</summary>

@@ -38,6 +38,8 @@ public sealed class ShutdownCoordinator(ServerContext server, HealthServiceImpl 
             await Task.WhenAny(idle, Task.Delay(DrainAllowance)).ConfigureAwait(false);
         }
         server.Hub.CloseWatchers();
+        // A bus hub sends what its last sessions said (summaries, ends) before its connection closes.
+        await server.Hub.DisposeAsync().ConfigureAwait(false);
     }
 }
 

@@ -24,7 +24,7 @@ public sealed class SessionMonitorService(ServerContext server) : SessionMonitor
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
         var token = context.CancellationToken;
-        await using var subscription = await server.Hub.WatchAsync(request.SessionId, token).ConfigureAwait(false);
+        await using var subscription = await server.Hub.WatchAsync(request.SessionId, TimeSpan.FromSeconds(request.ReplaySeconds), token).ConfigureAwait(false);
         // Headers now tell the watcher it is subscribed: every event published from here on reaches its queue.
         await context.WriteResponseHeadersAsync(new Metadata()).ConfigureAwait(false);
         try

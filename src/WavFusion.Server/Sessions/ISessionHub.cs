@@ -18,14 +18,22 @@ public interface ISessionHub : IAsyncDisposable
     ValueTask<IReadOnlyList<SessionInfo>> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Subscribes to one session's events (<paramref name="sessionId"/>), or every session's (null or empty). Throws
-    /// <see cref="RpcException"/> NOT_FOUND for a session that is not open and RESOURCE_EXHAUSTED beyond the watcher limits.
+    /// Subscribes to one session's events (<paramref name="sessionId"/>), or every session's (null or empty), first
+    /// replaying what the hub retains of the last <paramref name="replay"/> (a hub that retains nothing replays nothing).
+    /// Throws <see cref="RpcException"/> NOT_FOUND for a session that is not open (and has nothing to replay) and
+    /// RESOURCE_EXHAUSTED beyond the watcher limits.
     /// </summary>
-    ValueTask<IWatchSubscription> WatchAsync(string? sessionId, CancellationToken cancellationToken);
+    ValueTask<IWatchSubscription> WatchAsync(string? sessionId, TimeSpan replay, CancellationToken cancellationToken);
 
     /// <summary>Ends every subscription (server shutdown, after the streams have ended): watchers' calls complete.</summary>
     void CloseWatchers();
+
+    /// <summary>The hub's gauges and counters for /metrics (active sessions first).</summary>
+    IReadOnlyList<HubMetric> Metrics();
 }
+
+/// <summary>One Prometheus sample: <paramref name="Name"/> (with its unit), what it counts, gauge or counter.</summary>
+public sealed record HubMetric(string Name, string Help, string Type, double Value);
 
 /// <summary>An open session's side of the hub.</summary>
 public interface ISessionPublisher : IAsyncDisposable
@@ -37,6 +45,12 @@ public interface ISessionPublisher : IAsyncDisposable
     /// (counted), the producer goes on. After a <see cref="SessionSummary"/> the session's single-session watchers end.
     /// </summary>
     void Publish(StreamingRecognizeResponse e);
+
+    /// <summary>
+    /// Events of this session the hub could not pass on to other replicas (the bus unreachable or its buffer full),
+    /// reported in the session's summary as <c>dropped["bus"]</c>; always 0 in process.
+    /// </summary>
+    long Dropped { get; }
 }
 
 /// <summary>One watcher's bounded queue of events.</summary>

@@ -9,7 +9,8 @@ namespace WavFusion.Server.Sessions;
 /// <summary>
 /// Sessions and watchers of this process. Each watcher has its own bounded queue that drops its oldest event when
 /// full (counted), so publishing is a non-blocking write per watcher: a slow or vanished watcher costs the producer
-/// nothing and holds at most <c>queueCapacity</c> events.
+/// nothing and holds at most <c>queueCapacity</c> events. The NATS hub uses one as its local fan-out, for the sessions
+/// of its own replica and for mirrors of the other replicas' sessions.
 /// </summary>
 public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
 {
@@ -18,19 +19,32 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
     private readonly Lock _gate = new();
     private bool _closed;
 
-    public ValueTask<ISessionPublisher> OpenAsync(SessionInfo info, CancellationToken cancellationToken)
+    public ValueTask<ISessionPublisher> OpenAsync(SessionInfo info, CancellationToken cancellationToken) => ValueTask.FromResult<ISessionPublisher>(Open(info));
+
+    /// <summary>Registers a session and returns its concrete handle (a mirror of another replica's session publishes with that replica's sequence numbers).</summary>
+    internal Session Open(SessionInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
         var session = new Session(this, info.Clone());
         if (!_sessions.TryAdd(info.SessionId, session)) throw new InvalidOperationException($"session '{info.SessionId}' is already open");
-        return ValueTask.FromResult<ISessionPublisher>(session);
+        return session;
     }
+
+    /// <summary>Sessions registered now (mirrors included).</summary>
+    internal int Count => _sessions.Count;
+
+    /// <summary>Whether anyone would receive an event of <paramref name="sessionId"/> now (so a mirror need not decode it).</summary>
+    internal bool IsWatched(string sessionId) => _allWatchers.Count > 0 || WatchersOf(sessionId) > 0;
 
     public ValueTask<IReadOnlyList<SessionInfo>> ListAsync(CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<SessionInfo>>(
             _sessions.Values.Select(s => s.Info).OrderBy(i => i.StartedUnixMs).ThenBy(i => i.SessionId, StringComparer.Ordinal).ToList());
 
-    public ValueTask<IWatchSubscription> WatchAsync(string? sessionId, CancellationToken cancellationToken)
+    /// <summary>Nothing is retained in process: <paramref name="replay"/> replays nothing.</summary>
+    public ValueTask<IWatchSubscription> WatchAsync(string? sessionId, TimeSpan replay, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IWatchSubscription>(Watch(sessionId));
+
+    internal Watcher Watch(string? sessionId)
     {
         var limits = options.Limits;
         lock (_gate)
@@ -60,7 +74,7 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
                     $"{what} already has {limit} watchers (limits.{(session is null ? "max_all_session_watchers" : "max_watchers_per_session")})"));
             // A session that ended while this watcher joined has already completed its list; end this one too.
             if (session is { Ended: true }) watcher.Complete();
-            return ValueTask.FromResult<IWatchSubscription>(watcher);
+            return watcher;
         }
     }
 
@@ -77,6 +91,12 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
         foreach (var session in _sessions.Values) session.Watchers.CompleteAll();
     }
 
+    public IReadOnlyList<HubMetric> Metrics() =>
+    [
+        new("wavfusion_active_sessions", "Sessions (analysed channels of open streams) on this server.", "gauge", _sessions.Count),
+        new("wavfusion_watchers", "Watch calls open on this server.", "gauge", _allWatchers.Count + _sessions.Values.Sum(s => s.Watchers.Count)),
+    ];
+
     public ValueTask DisposeAsync()
     {
         CloseWatchers();
@@ -85,8 +105,11 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
 
     private void Remove(Session session) => _sessions.TryRemove(new KeyValuePair<string, Session>(session.Info.SessionId, session));
 
-    private sealed class Session(InProcessSessionHub hub, SessionInfo info) : ISessionPublisher
+    /// <summary>A registered session: its watchers, and the number of the next event.</summary>
+    internal sealed class Session(InProcessSessionHub hub, SessionInfo info) : ISessionPublisher
     {
+        private long _sequence;
+
         public SessionInfo Info { get; } = info;
 
         public WatcherList Watchers { get; } = new();
@@ -98,11 +121,25 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
 
         public string SessionId => Info.SessionId;
 
-        public void Publish(StreamingRecognizeResponse e)
+        public long Dropped => 0;
+
+        public void Publish(StreamingRecognizeResponse e) => PublishNumbered(e);
+
+        /// <summary>Publishes <paramref name="e"/> as this session's next event and returns its number (from 1).</summary>
+        public ulong PublishNumbered(StreamingRecognizeResponse e)
+        {
+            ulong sequence = (ulong)Interlocked.Increment(ref _sequence);
+            Publish(e, sequence);
+            return sequence;
+        }
+
+        /// <summary>Publishes <paramref name="e"/> with the number its producer gave it (a mirror of another replica's session).</summary>
+        public void Publish(StreamingRecognizeResponse e, ulong sequence)
         {
             ArgumentNullException.ThrowIfNull(e);
-            Watchers.Offer(e);
-            hub._allWatchers.Offer(e);
+            var delivered = new Delivered(e, sequence);
+            Watchers.Offer(delivered);
+            hub._allWatchers.Offer(delivered);
             if (e.Summary is null) return;
             _ended = true;
             Watchers.CompleteAll();
@@ -117,8 +154,11 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
         }
     }
 
+    /// <summary>An event and its number within its session.</summary>
+    internal readonly record struct Delivered(StreamingRecognizeResponse Event, ulong Sequence);
+
     /// <summary>A copy-on-write list: publishing reads a snapshot without a lock; subscribing and leaving are rare.</summary>
-    private sealed class WatcherList
+    internal sealed class WatcherList
     {
         private Watcher[] _watchers = [];
         private readonly Lock _gate = new();
@@ -140,7 +180,7 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
 
         public int Count => Volatile.Read(ref _watchers).Length;
 
-        public void Offer(StreamingRecognizeResponse e)
+        public void Offer(Delivered e)
         {
             foreach (var watcher in Volatile.Read(ref _watchers)) watcher.Offer(e);
         }
@@ -151,30 +191,30 @@ public sealed class InProcessSessionHub(ServerOptions options) : ISessionHub
         }
     }
 
-    private sealed class Watcher : IWatchSubscription
+    internal sealed class Watcher : IWatchSubscription
     {
         private readonly WatcherList _list;
-        private readonly Channel<StreamingRecognizeResponse> _queue;
+        private readonly Channel<Delivered> _queue;
         private long _dropped;
 
         public Watcher(WatcherList list, int capacity)
         {
             _list = list;
-            _queue = Channel.CreateBounded<StreamingRecognizeResponse>(
+            _queue = Channel.CreateBounded<Delivered>(
                 new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
                 _ => Interlocked.Increment(ref _dropped));
         }
 
         public long Dropped => Interlocked.Read(ref _dropped);
 
-        public void Offer(StreamingRecognizeResponse e) => _queue.Writer.TryWrite(e);
+        public void Offer(Delivered e) => _queue.Writer.TryWrite(e);
 
         public void Complete() => _queue.Writer.TryComplete();
 
         public async IAsyncEnumerable<WatchResponse> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            await foreach (var e in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return new WatchResponse { SessionId = e.SessionId, Event = e, DroppedEvents = (ulong)Dropped };
+            await foreach (var d in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return new WatchResponse { SessionId = d.Event.SessionId, Event = d.Event, DroppedEvents = (ulong)Dropped, Sequence = d.Sequence };
         }
 
         public ValueTask DisposeAsync()

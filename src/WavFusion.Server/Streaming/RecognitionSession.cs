@@ -126,7 +126,7 @@ public sealed class RecognitionSession
             if (callerGone)
             {
                 // Gone at once: out of the hub before anything else, then the input and the pipeline stop.
-                publisher.Publish(Summary(tally, new InputEnd(EndReason.Cancelled, Status.DefaultCancelled), time.GetElapsedTime(started)));
+                publisher.Publish(Summary(tally, new InputEnd(EndReason.Cancelled, Status.DefaultCancelled), time.GetElapsedTime(started), publisher));
                 listed = false;
                 await publisher.DisposeAsync().ConfigureAwait(false);
                 await inputStop.CancelAsync().ConfigureAwait(false);
@@ -154,7 +154,7 @@ public sealed class RecognitionSession
 #pragma warning restore CA1031
             if (callerGone) return Status.DefaultCancelled;
 
-            var summary = Summary(tally, end, time.GetElapsedTime(started));
+            var summary = Summary(tally, end, time.GetElapsedTime(started), publisher);
             publisher.Publish(summary);
             listed = false;
             await publisher.DisposeAsync().ConfigureAwait(false);
@@ -374,7 +374,7 @@ public sealed class RecognitionSession
         return true;
     }
 
-    private StreamingRecognizeResponse Summary(Tally tally, InputEnd end, TimeSpan wall)
+    private StreamingRecognizeResponse Summary(Tally tally, InputEnd end, TimeSpan wall, ISessionPublisher publisher)
     {
         var summary = new SessionSummary
         {
@@ -395,6 +395,8 @@ public sealed class RecognitionSession
         summary.AnalysedChannels.AddRange(_plan.AnalysedChannels);
         foreach (var (name, dropped) in _lanes.SelectMany(l => l.Stats.Drops).GroupBy(p => p.Key).Select(g => (g.Key, g.Sum(p => p.Value))))
             if (dropped > 0) summary.Dropped[name] = (ulong)dropped;
+        // Events that did not reach the other replicas (a bus outage): the caller got them all the same.
+        if (publisher.Dropped > 0) summary.Dropped["bus"] = (ulong)publisher.Dropped;
         return new StreamingRecognizeResponse { SessionId = SessionId, Summary = summary };
     }
 

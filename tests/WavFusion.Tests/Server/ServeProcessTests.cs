@@ -16,7 +16,7 @@ namespace WavFusion.Tests.Server;
 /// (jfk.flac, and a stereo call whose agent channel is never analysed) beside a watcher that keeps up and one that
 /// never reads, a caller cancelling mid-stream, and SIGTERM during a stream.
 /// </summary>
-public sealed partial class ServeProcessTests
+public sealed class ServeProcessTests
 {
     private const string PushKey = "process-push-0123456789";
     private const string WatchKey = "process-watch-0123456789";
@@ -153,80 +153,5 @@ public sealed partial class ServeProcessTests
         await watching.WaitAsync(TimeSpan.FromSeconds(30));
         lock (watched) Assert.Equal(EndReason.Shutdown, watched.Last(w => w.Event.Summary is not null).Event.Summary.Reason);
         Console.WriteLine($"SIGTERM: the stream was cut after {lastSummary.AudioDurationMs} ms of audio with {lastSummary.FinalResults} final results");
-    }
-
-    /// <summary>A `wavfusion serve` child process on a free loopback port; killed if the test leaves it running.</summary>
-    private sealed partial class ServeProcess : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private ServeProcess(Process process) => _process = process;
-
-        public Uri Url { get; private set; } = null!;
-
-        public string Output
-        {
-            get { lock (_output) return _output.ToString(); }
-        }
-
-        public static async Task<ServeProcess> StartAsync(string keys, string config)
-        {
-            var psi = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = RepoPaths.Root,
-            };
-            foreach (var a in new[] { ProcessRunner.CliDll, "serve", "--listen", "127.0.0.1:0", "--api-keys", keys, "--config", config }) psi.ArgumentList.Add(a);
-            var server = new ServeProcess(Process.Start(psi)!);
-            var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnLine(string? line)
-            {
-                if (line is null) return;
-                lock (server._output) server._output.AppendLine(line);
-                if (Listening().Match(line) is { Success: true } m) listening.TrySetResult(new Uri(m.Groups[1].Value));
-            }
-            server._process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            server._process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            server._process.BeginOutputReadLine();
-            server._process.BeginErrorReadLine();
-            var exited = server._process.WaitForExitAsync();
-            if (await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(120))) != listening.Task)
-            {
-                await server.DisposeAsync();
-                throw new InvalidOperationException($"serve did not start listening:\n{server.Output}");
-            }
-            server.Url = await listening.Task;
-            return server;
-        }
-
-        /// <summary>SIGTERM, as a service manager stops a server.</summary>
-        public void Terminate()
-        {
-            var kill = ProcessRunner.Run("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            Assert.True(kill.ExitCode == 0, kill.All);
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            await _process.WaitForExitAsync(cts.Token);
-            return _process.ExitCode;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-        }
-
-        [GeneratedRegex(@"listening on (http://127\.0\.0\.1:\d+)")]
-        private static partial Regex Listening();
     }
 }

@@ -17,6 +17,10 @@ public sealed class ServerConfigTests
         Assert.False(options.Retention.StoreMedia);
         Assert.Equal([Api.V1.ChannelRole.Types.Role.Customer], options.RolePolicy.AnalysedRoles);
         Assert.Null(options.Tls.Certificate);
+        // One server needs no NATS: the bus is in process unless the config says nats; no /metrics unless asked.
+        Assert.Equal(new BusOptions(), options.Bus);
+        Assert.Equal(BusOptions.InProcess, options.Bus.Kind);
+        Assert.Null(options.Metrics.Listen);
     }
 
     [Theory]
@@ -26,6 +30,15 @@ public sealed class ServerConfigTests
     [InlineData("""{"role_policy":{"analysed_roles":["boss"]}}""", "analysed_roles")]
     [InlineData("""{"retention":{"store_media":true,"media_folder":""}}""", "retention.store_media needs retention.media_folder")]
     [InlineData("""{"colour":1}""", "unknown field 'colour'")]
+    [InlineData("""{"bus":{"kind":"kafka"}}""", "bus.kind must be inprocess or nats")]
+    [InlineData("""{"bus":{"kind":"nats","subject_prefix":"a.b"}}""", "bus.subject_prefix 'a.b' must be one subject token")]
+    [InlineData("""{"bus":{"kind":"nats","heartbeat_seconds":5,"session_ttl_seconds":6}}""", "bus.session_ttl_seconds must be at least twice bus.heartbeat_seconds")]
+    [InlineData("""{"bus":{"kind":"nats","buffer_messages":0}}""", "bus.buffer_messages must be positive")]
+    [InlineData("""{"bus":{"kind":"nats","credentials_file":"missing.creds"}}""", "bus.credentials_file missing.creds not found")]
+    [InlineData("""{"bus":{"kind":"nats","jetstream":{"enabled":true,"storage":"tape"}}}""", "bus.jetstream.storage must be file or memory")]
+    [InlineData("""{"bus":{"kind":"nats","jetstream":{"enabled":true,"max_age_minutes":0}}}""", "bus.jetstream.max_age_minutes must be positive")]
+    [InlineData("""{"bus":{"kind":"nats","replica_id":"a b"}}""", "bus.replica_id 'a b'")]
+    [InlineData("""{"metrics":{"listen":"everywhere"}}""", "metrics.listen")]
     public void A_bad_server_config_names_the_file_and_the_field(string json, string expected)
     {
         using var dir = new TempDir();

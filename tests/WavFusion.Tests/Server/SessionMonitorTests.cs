@@ -52,8 +52,8 @@ public sealed class SessionMonitorTests(ServerRuntimeFixture fixture)
         var options = new ServerOptions { Watch = new WatchOptions { QueueCapacity = 4 } };
         await using var hub = new InProcessSessionHub(options);
         var publisher = await hub.OpenAsync(new SessionInfo { SessionId = "s-1" }, CancellationToken.None);
-        await using var slow = await hub.WatchAsync("s-1", CancellationToken.None);
-        await using var all = await hub.WatchAsync(null, CancellationToken.None);
+        await using var slow = await hub.WatchAsync("s-1", TimeSpan.Zero, CancellationToken.None);
+        await using var all = await hub.WatchAsync(null, TimeSpan.Zero, CancellationToken.None);
         const int events = 10_000;
         for (int i = 0; i < events; i++)
             publisher.Publish(new StreamingRecognizeResponse { SessionId = "s-1", SpeechEvent = new SpeechEvent { OffsetMs = i } });
@@ -80,10 +80,10 @@ public sealed class SessionMonitorTests(ServerRuntimeFixture fixture)
         var second = await hub.OpenAsync(new SessionInfo { SessionId = "s-2", StartedUnixMs = 2 }, CancellationToken.None);
         Assert.Equal(["s-1", "s-2"], (await hub.ListAsync(CancellationToken.None)).Select(s => s.SessionId));
         await publisher.DisposeAsync();
-        var gone = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await hub.WatchAsync("s-1", CancellationToken.None));
+        var gone = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await hub.WatchAsync("s-1", TimeSpan.Zero, CancellationToken.None));
         Assert.Equal(Grpc.Core.StatusCode.NotFound, gone.StatusCode);
 
-        await using var all = await hub.WatchAsync(null, CancellationToken.None);
+        await using var all = await hub.WatchAsync(null, TimeSpan.Zero, CancellationToken.None);
         var reading = Task.Run(async () =>
         {
             int n = 0;
