@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WavFusion.Api.V1;
+using WavFusion.Server.Dashboard;
 
 namespace WavFusion.Server;
 
@@ -20,6 +21,7 @@ public sealed record ServerOptions
     [JsonPropertyName("shutdown")] public ShutdownOptions Shutdown { get; init; } = new();
     [JsonPropertyName("bus")] public BusOptions Bus { get; init; } = new();
     [JsonPropertyName("metrics")] public MetricsOptions Metrics { get; init; } = new();
+    [JsonPropertyName("dashboard")] public DashboardOptions Dashboard { get; init; } = new();
     /// <summary>Keys starting with "//" are comments; any other unknown key is an error.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Comments { get; init; }
 
@@ -97,6 +99,7 @@ public sealed record ServerOptions
             throw new InvalidDataException($"{source}: retention.store_media needs retention.media_folder");
         if (Retention.MediaDays < 0) throw new InvalidDataException($"{source}: retention.media_days must not be negative, got {Retention.MediaDays}");
         if (!(Shutdown.GraceSeconds >= 0)) throw new InvalidDataException($"{source}: shutdown.grace_seconds must not be negative");
+        Dashboard.Validate(source);
         Bus.Validate(source);
         if (Metrics.Listen is not null)
         {

@@ -12,6 +12,8 @@ internal static class BenchCommand
         command.Subcommands.Add(ModelBenchmark.CreateCommand());
         command.Subcommands.Add(AsrBenchmark.CreateCommand());
         command.Subcommands.Add(TrainBenchmark.CreateCommand());
+        command.Subcommands.Add(LiveBenchmark.CreateCommand());
+        command.Subcommands.Add(GrpcBenchmark.CreateCommand());
         command.Subcommands.Add(BusBenchmark.CreateCommand());
         return command;
     }

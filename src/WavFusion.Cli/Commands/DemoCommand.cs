@@ -30,9 +30,10 @@ internal static class DemoCommand
         var hop = new Option<double?>("--hop") { Description = "hop between interim windows in seconds (default windows.hop_ms of the config, 1 s)" };
         var json = new Option<bool>("--json") { Description = "write each event as one line of the proto's JSON mapping, as fast as possible, instead of the real-time console readout" };
         var config = new Option<FileInfo?>("--config") { Description = "live configuration; default config/live.json" };
+        var weights = LiveCommand.WeightsOption();
         var command = new Command("demo", "Run the live pipeline on the bundled clip (speech, face video, transcript): emotion events in real time")
         {
-            audio, video, transcript, model, whisper, asr, window, hop, json, config,
+            audio, video, transcript, model, whisper, asr, window, hop, json, config, weights,
         };
         command.SetAction((parse, token) =>
         {
@@ -54,6 +55,7 @@ internal static class DemoCommand
             {
                 WindowSeconds = windowSeconds,
                 HopSeconds = hopSeconds,
+                Weights = parse.GetValue(weights),
             };
             return LiveCommand.RunAsync(request, token);
         });

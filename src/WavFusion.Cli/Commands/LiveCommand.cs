@@ -29,14 +29,15 @@ internal static class LiveCommand
         var json = new Option<bool>("--json") { Description = "write each event as one line of the proto's JSON mapping instead of the console readout" };
         var duration = new Option<double?>("--duration") { Description = "stop after this many seconds of stream time" };
         var config = new Option<FileInfo?>("--config") { Description = "live configuration; default config/live.json" };
+        var weights = WeightsOption();
         var command = new Command("live", "Recognise emotions live from a microphone and a camera (or files): events to the console or as JSON lines")
         {
-            mic, camera, audioFile, transcriptFile, realtime, whisper, asr, model, json, duration, config,
+            mic, camera, audioFile, transcriptFile, realtime, whisper, asr, model, json, duration, config, weights,
         };
         command.SetAction((parse, token) => RunAsync(new LiveRequest(
             parse.GetValue(mic), parse.GetValue(camera), parse.GetValue(audioFile)?.FullName, parse.GetValue(transcriptFile)?.FullName,
             parse.GetValue(realtime), parse.GetValue(whisper), parse.GetValue(asr)!, parse.GetValue(model)?.FullName,
-            parse.GetValue(json), parse.GetValue(duration), parse.GetValue(config)?.FullName), token));
+            parse.GetValue(json), parse.GetValue(duration), parse.GetValue(config)?.FullName) { Weights = parse.GetValue(weights) }, token));
         return command;
     }
 
@@ -48,6 +49,9 @@ internal static class LiveCommand
 
         /// <summary>Overrides windows.hop_ms of the config (`demo --hop`).</summary>
         public double? HopSeconds { get; init; }
+
+        /// <summary>Overrides asr.weights of the config (`--weights`).</summary>
+        public string? Weights { get; init; }
     }
 
     public static async Task<int> RunAsync(LiveRequest request, CancellationToken cancellationToken)
@@ -60,6 +64,7 @@ internal static class LiveCommand
         if (request.Mic is not null) options = options with { Microphone = options.Microphone with { Device = request.Mic } };
         if (request.WindowSeconds is { } w) options = options with { Windows = options.Windows with { WindowMs = Milliseconds(w) } };
         if (request.HopSeconds is { } h) options = options with { Windows = options.Windows with { HopMs = Milliseconds(h) } };
+        if (request.Weights is not null) options = options with { Asr = options.Asr with { Weights = request.Weights } };
         var transcript = request.TranscriptFile is null ? null : ClientTranscript.Load(request.TranscriptFile);
         var models = new LiveModels(
             request.ModelFolder ?? Path.Combine(ProductPaths.Models, "wavfusion-demo"),
@@ -75,7 +80,9 @@ internal static class LiveCommand
         await using IAudioSource audio = request.AudioFile is not null
             ? AudioSources.File(request.AudioFile, request.Realtime, options.Microphone.ChunkMs)
             : AudioSources.Microphone(options.Microphone);
-        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, options.Camera, realtime: audio.Realtime);
+        // A video file beside live audio (a microphone, a paced file) must be paced too, or its capture channel drops it.
+        var camera = options.Camera with { PaceFiles = options.Camera.PaceFiles || audio.Realtime };
+        await using IVideoSource? video = request.Camera is null ? null : new CameraSource(request.Camera, camera);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (request.DurationSeconds is { } seconds) stop.CancelAfter(TimeSpan.FromSeconds(seconds));
@@ -93,6 +100,14 @@ internal static class LiveCommand
         await runtime.RunSessionAsync("live-1", audio, video, transcript, [sink], stats, cancellationToken: stop.Token).ConfigureAwait(false);
         Console.Error.WriteLine(Summary(stats, runtime));
         return 0;
+    }
+
+    /// <summary>`--weights`, unset unless given: the config's asr.weights applies otherwise.</summary>
+    public static Option<string?> WeightsOption()
+    {
+        var option = new Option<string?>("--weights") { Description = "decoder weights of our Whisper port: fp32, f16 or int8 (default: asr.weights of the config)" };
+        option.AcceptOnlyFromAmong([.. WavFusion.Core.Quantization.WeightFormats.Names]);
+        return option;
     }
 
     /// <summary>Seconds to whole milliseconds, at least 1 (the options were validated in seconds already).</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using WavFusion.Live.Asr;
 using WavFusion.Live.Pipeline;
 using WavFusion.Server;
+using WavFusion.Server.Dashboard;
 using WavFusion.Server.Hosting;
 using WavFusion.Server.Security;
 using WavFusion.Server.Sessions.Bus;
@@ -64,10 +65,13 @@ internal static class ServeCommand
         await using var runtime = LiveRuntime.Load(liveOptions, models, withFaces: true);
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
-        var addresses = (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).ToList();
-        // Kestrel lists its endpoints in the order they were added: gRPC first, then /metrics when configured.
-        if (addresses.Count > 0) Console.Error.WriteLine($"listening on {addresses[0]}");
-        if (options.Metrics.Listen is not null && addresses.Count > 1) Console.Error.WriteLine($"metrics on {addresses[1]}/metrics");
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        var dashboard = app.Services.GetService<DashboardSite>();
+        var metrics = app.Services.GetService<MetricsEndpoint>();
+        foreach (var address in addresses.Where(a => dashboard?.IsOwnAddress(a) != true && metrics?.IsOwnAddress(a) != true))
+            Console.Error.WriteLine($"listening on {address}");
+        if (dashboard?.Url is { } page) Console.Error.WriteLine($"dashboard on {page}");
+        if (metrics?.Url is { } scrape) Console.Error.WriteLine($"metrics on {scrape}");
         var hub = app.Services.GetRequiredService<ServerContext>().Hub;
         if (hub is NatsSessionHub nats)
         {

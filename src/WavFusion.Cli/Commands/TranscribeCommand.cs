@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using TorchSharp;
 using WavFusion.Core.Audio;
+using WavFusion.Core.Quantization;
 using WavFusion.Live.Asr;
 using WavFusion.Media;
 using WavFusion.Models.Whisper;
@@ -31,7 +32,8 @@ internal static class TranscribeCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (libtorch, or whisper.cpp with --asr whispernet)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var asr = new Option<string>("--asr") { Description = "recogniser: torchsharp (our Whisper port) or whispernet (whisper.cpp through Whisper.net, ggml files)", DefaultValueFactory = _ => "torchsharp" };
         asr.AcceptOnlyFromAmong([.. AsrBackends.Names]);
-        var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads, asr };
+        var weights = WeightsOption();
+        var command = new Command("transcribe", "Transcribe an audio file with Whisper") { model, file, stream, language, beam, translate, noTimestamps, threads, asr, weights };
         command.SetAction(async (parse, cancellationToken) =>
         {
             // libtorch aborts the process on a thread count below 1, so it is checked before it gets there.
@@ -44,12 +46,13 @@ internal static class TranscribeCommand
                 Translate = parse.GetValue(translate),
                 WithoutTimestamps = parse.GetValue(noTimestamps),
                 Threads = threadCount,
+                Weights = WeightFormats.Parse(parse.GetValue(weights)!),
             };
             string audioPath = parse.GetValue(file)!.FullName;
             var audio = AudioFile.Load(audioPath, WhisperAudio.SampleRate).Require(WhisperAudio.SampleRate, audioPath).Samples;
             var clock = Stopwatch.StartNew();
             using var backend = Load(AsrBackends.Parse(parse.GetValue(asr)!), parse.GetValue(model)!, options);
-            Console.Error.WriteLine($"loaded {backend.Description} in {clock.Elapsed.TotalSeconds:F2} s");
+            Console.Error.WriteLine($"loaded {backend.Description} in {clock.Elapsed.TotalSeconds:F2} s{(backend is TorchSharpAsrBackend t ? "; " + t.WeightMemory : "")}");
             clock.Restart();
             bool streaming = parse.GetValue(stream);
             var segments = streaming
@@ -62,6 +65,18 @@ internal static class TranscribeCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>`--weights fp32|f16|int8`: how our port holds the decoder's weights (shared by transcribe, live and demo).</summary>
+    public static Option<string> WeightsOption(Func<string>? defaultValue = null)
+    {
+        var option = new Option<string>("--weights")
+        {
+            Description = "decoder weights of our Whisper port: fp32, or f16/int8 for faster CPU decoding (torchsharp backend only)",
+            DefaultValueFactory = _ => defaultValue?.Invoke() ?? "fp32",
+        };
+        option.AcceptOnlyFromAmong([.. WeightFormats.Names]);
+        return option;
     }
 
     /// <summary>The library names the option a value fails on; here it becomes the command's option error (exit 2).</summary>

@@ -64,8 +64,40 @@ public static class Measure
 }
 
 /// <summary>Resident memory of this process as the kernel reports it (Linux /proc; 0 elsewhere).</summary>
-public static class ProcessMemory
+public static partial class ProcessMemory
 {
+    /// <summary>
+    /// glibc malloc's own account (mallinfo2, over every arena): bytes handed out and not yet freed (heap and mmapped
+    /// blocks), and freed bytes it keeps for reuse. RSS alone cannot tell a leak from memory the allocator retains on
+    /// purpose (NativeMemoryPolicy keeps freed memory; each thread arena keeps its own peak). Null off glibc.
+    /// </summary>
+    public static (long InUse, long FreeKept)? MallocBytes()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        try
+        {
+            var info = MallInfo2();
+            return ((long)(info.Uordblks + info.Hblkhd), (long)info.Fordblks);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return null;
+        }
+        catch (DllNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct MallInfo2Result
+    {
+        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallInfo2Result MallInfo2();
+
     public static long CurrentRssBytes() => ReadStatusKb("VmRSS:") * 1024;
 
     public static long PeakRssBytes() => ReadStatusKb("VmHWM:") * 1024;

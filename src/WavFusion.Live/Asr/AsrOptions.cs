@@ -1,3 +1,5 @@
+using WavFusion.Core.Quantization;
+
 namespace WavFusion.Live.Asr;
 
 /// <summary>Decoding choices both backends honour, in one place.</summary>
@@ -17,6 +19,12 @@ public sealed record AsrOptions
 
     /// <summary>CPU threads of whisper.cpp. libtorch's thread count is process-wide and set by the application.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// How our port holds the decoder's weights (TorchSharp only): fp32, or packed f16/int8 for faster CPU decoding
+    /// (README, "Weight formats"). whisper.cpp runs the ggml file's own types.
+    /// </summary>
+    public WeightFormat Weights { get; init; } = WeightFormat.Fp32;
 }
 
 /// <summary>An <see cref="AsrOptions"/> value the chosen backend or model cannot use; <see cref="Option"/> names the command-line option.</summary>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 
 using TorchSharp;
 
+using WavFusion.Core.Quantization;
 using WavFusion.Media;
 using WavFusion.Models.Whisper;
 using WavFusion.Speech.Decoding;
@@ -36,7 +37,7 @@ public sealed class TorchSharpAsrBackend : IAsrBackend
     /// <summary>Loads a Hugging Face folder or a ggml file.</summary>
     public static TorchSharpAsrBackend Load(string path, AsrOptions options)
     {
-        var pretrained = WhisperPretrained.Load(path);
+        var pretrained = WhisperPretrained.Load(path, options.Weights);
         try
         {
             return new TorchSharpAsrBackend(pretrained, options);
@@ -49,8 +50,22 @@ public sealed class TorchSharpAsrBackend : IAsrBackend
     }
 
     public AsrBackendKind Kind => AsrBackendKind.TorchSharp;
-    public string Description => $"torchsharp {_pretrained.Source}";
+    public string Description => $"torchsharp {_pretrained.Source} ({_pretrained.Model.DecoderWeights.Name()} decoder)";
     public WhisperSpecialTokens Special => _pretrained.Special;
+
+    /// <summary>What the loaded weights occupy, e.g. "weights 120.3 MB (decoder int8: 40.1 MB packed; fp32 would be 290.4 MB)".</summary>
+    public string WeightMemory => DescribeWeights(_pretrained.Model);
+
+    /// <summary>The model's weight bytes as held, and what float32 would have taken.</summary>
+    public static string DescribeWeights(WhisperForConditionalGeneration model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var (dense, packed) = model.WeightBytes();
+        if (packed == 0) return FormattableString.Invariant($"weights {dense / 1e6:F1} MB (fp32)");
+        long packedValues = model.PackedWeights().Values.Sum(p => p.WeightShape[0] * p.WeightShape[1]);
+        return FormattableString.Invariant(
+            $"weights {(dense + packed) / 1e6:F1} MB (decoder {model.DecoderWeights.Name()}: {packed / 1e6:F1} MB packed; fp32 would be {(dense + packedValues * 4) / 1e6:F1} MB)");
+    }
 
     public Task<IReadOnlyList<TimedWord>> TranscribeAsync(float[] audio, string prompt, CancellationToken cancellationToken) =>
         _hypotheses.TranscribeAsync(audio, prompt, cancellationToken);

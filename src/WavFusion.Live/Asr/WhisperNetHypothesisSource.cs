@@ -59,6 +59,8 @@ public sealed class WhisperNetHypothesisSource : IAsrBackend
         options ??= new AsrOptions();
         if (options.Threads < 1) throw new AsrOptionException("--threads", $"{options.Threads} is below 1");
         if (options.WithoutTimestamps) throw new AsrOptionException("--no-timestamps", "not available with the whispernet backend (whisper.cpp always predicts timestamps)");
+        if (options.Weights != Core.Quantization.WeightFormat.Fp32)
+            throw new AsrOptionException("--weights", $"{Core.Quantization.WeightFormats.Name(options.Weights)} applies to the torchsharp backend; whisper.cpp runs the ggml file's own tensor types");
         if (Directory.Exists(path))
             throw new CheckpointException($"{path}: a folder; the whispernet backend loads whisper.cpp ggml files (a Hugging Face folder loads with --asr torchsharp)");
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no ggml model file here", path);

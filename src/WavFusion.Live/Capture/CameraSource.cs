@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
@@ -25,6 +26,8 @@ public enum VideoSourceKind
 /// exponential backoff until it comes back or capture is cancelled, while the rest of the pipeline (audio) goes on.
 /// A file ends the stream at its end (or starts again, with <see cref="CameraOptions.Loop"/>); a file that fails
 /// before its reported frame count is a disconnect too, given up after <see cref="CameraOptions.FileRetries"/>.
+/// A file is read as fast as it decodes, or with <see cref="CameraOptions.PaceFiles"/> each delivered frame waits
+/// until its timestamp is due, counted from the first frame, as a camera would deliver it.
 /// </summary>
 public sealed class CameraSource : IVideoSource
 {
@@ -44,11 +47,7 @@ public sealed class CameraSource : IVideoSource
 
     /// <param name="source">A camera index ("0"), an rtsp://, http:// or https:// URL, or a video file.</param>
     /// <param name="log">Receives one line per disconnect and per give-up; standard error when null.</param>
-    /// <param name="realtime">
-    /// For a video file: deliver each frame when its stream time comes, like a camera (the default), or as fast as the
-    /// pipeline takes them. A camera or a URL is always at its own pace.
-    /// </param>
-    public CameraSource(string source, CameraOptions options, TimeProvider? time = null, Action<string>? log = null, bool realtime = true)
+    public CameraSource(string source, CameraOptions options, TimeProvider? time = null, Action<string>? log = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(source);
         ArgumentNullException.ThrowIfNull(options);
@@ -59,12 +58,12 @@ public sealed class CameraSource : IVideoSource
         Kind = int.TryParse(source, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? VideoSourceKind.Device
             : source.Contains("://", StringComparison.Ordinal) ? VideoSourceKind.Stream
             : VideoSourceKind.File;
-        Realtime = realtime || Kind != VideoSourceKind.File;
     }
 
     public string Name { get; }
 
-    public bool Realtime { get; }
+    /// <summary>A camera or a URL always; a file when <see cref="CameraOptions.PaceFiles"/> delivers its frames at their times.</summary>
+    public bool Realtime => Kind != VideoSourceKind.File || _options.PaceFiles;
 
     public bool Recorded => Kind == VideoSourceKind.File;
 
@@ -123,6 +122,7 @@ public sealed class CameraSource : IVideoSource
         try
         {
             var gate = new FrameRateGate(_options.MaxFps);
+            var pacing = Kind == VideoSourceKind.File && _options.PaceFiles ? new FramePacing() : null;
             using var image = new Mat();
             long framesRead = 0;
             var loopOffset = TimeSpan.Zero;
@@ -150,7 +150,7 @@ public sealed class CameraSource : IVideoSource
                         Interlocked.Increment(ref _skipped);
                         continue;
                     }
-                    if (Kind == VideoSourceKind.File && Realtime && !WaitUntil(start, time, stop)) return;
+                    if (pacing is not null && !pacing.WaitUntilDue(time, stop)) return;
                     if (!Write(output, ToFrame(image, time), stop)) return;
                     Counters.Deliver();
                     continue;
@@ -207,13 +207,6 @@ public sealed class CameraSource : IVideoSource
         }
     }
 
-    /// <summary>Paces a file: waits until <paramref name="time"/> has passed since the start; false when stopped first.</summary>
-    private bool WaitUntil(long start, TimeSpan time, CancellationToken stop)
-    {
-        var wait = time - _time.GetElapsedTime(start);
-        return wait <= TimeSpan.Zero || !stop.WaitHandle.WaitOne(wait);
-    }
-
     private VideoCapture? Open()
     {
         var capture = Kind switch
@@ -234,6 +227,31 @@ public sealed class CameraSource : IVideoSource
         VideoSourceKind.Stream => $"the stream did not answer within {NetworkTimeoutMs} ms, or its format is not supported",
         _ => System.IO.File.Exists(Name) ? "not a video OpenCV can decode" : "no such file",
     };
+
+    /// <summary>
+    /// Real-time delivery of a file: a frame is due its stream time after the first frame's, on a <see cref="Stopwatch"/>
+    /// started at the first frame (so opening and decoding the start of the file are not a backlog sent in a burst).
+    /// Each frame waits for its own due time, not a fixed interval after the previous one, so overshoots do not add up,
+    /// and a reader that fell behind catches up without waiting.
+    /// </summary>
+    private sealed class FramePacing
+    {
+        private readonly Stopwatch _clock = new();
+        private TimeSpan _first;
+
+        /// <summary>False when cancelled while waiting.</summary>
+        public bool WaitUntilDue(TimeSpan streamTime, CancellationToken stop)
+        {
+            if (!_clock.IsRunning)
+            {
+                _first = streamTime;
+                _clock.Start();
+                return true;
+            }
+            var wait = streamTime - _first - _clock.Elapsed;
+            return wait <= TimeSpan.Zero || !stop.WaitHandle.WaitOne(wait);
+        }
+    }
 
     /// <summary>
     /// Drop-oldest channels (capture policy) always take the frame; a channel that waits holds the capture thread

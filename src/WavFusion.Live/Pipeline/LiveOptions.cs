@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using WavFusion.Core.Quantization;
 
 namespace WavFusion.Live.Pipeline;
 
@@ -18,6 +19,7 @@ public sealed record LiveOptions
     [JsonPropertyName("windows")] public WindowOptions Windows { get; init; } = new();
     [JsonPropertyName("faces")] public FaceOptions Faces { get; init; } = new();
     [JsonPropertyName("batcher")] public BatcherOptions Batcher { get; init; } = new();
+    [JsonPropertyName("asr")] public AsrConfig Asr { get; init; } = new();
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -64,6 +66,8 @@ public sealed record LiveOptions
         if (Camera.FileRetries < 0) throw new InvalidDataException($"{source}: camera.file_retries must not be negative, got {Camera.FileRetries}");
         if (Faces.Margin is < 0 or > 2) throw new InvalidDataException($"{source}: faces.margin must lie in [0, 2], got {Faces.Margin}");
         if (Faces.Fps <= 0) throw new InvalidDataException($"{source}: faces.fps must be positive, got {Faces.Fps}");
+        if (!WeightFormats.Names.Contains(Asr.Weights))
+            throw new InvalidDataException($"{source}: asr.weights must be one of {string.Join(", ", WeightFormats.Names)}, got '{Asr.Weights}'");
     }
 
     private static void Positive(string source, string field, int value)
@@ -119,6 +123,13 @@ public sealed record CameraOptions
     /// <summary>A video file standing in for a camera starts again at its end instead of ending the stream.</summary>
     [JsonPropertyName("loop")] public bool Loop { get; init; }
     /// <summary>
+    /// A video file standing in for a camera delivers each frame when its timestamp is due (measured from the first
+    /// frame), as a camera would, instead of as fast as it decodes. A session paced in real time needs it: its capture
+    /// channel drops the oldest frames, so an unpaced file would lose nearly all of them. <c>live</c> turns it on
+    /// whenever the audio is live (a microphone, or <c>--realtime</c>). Cameras and URLs are live already.
+    /// </summary>
+    [JsonPropertyName("pace_files")] public bool PaceFiles { get; init; }
+    /// <summary>
     /// Reopen attempts, without a frame in between, for a video file that fails before its reported end (a cut or
     /// damaged file) before the rest of it is taken as lost and the stream ends; live cameras are retried until stopped.
     /// </summary>
@@ -170,4 +181,21 @@ public sealed record BatcherOptions
     /// scores; up to three more windows per window, batched with the rest.
     /// </summary>
     [JsonPropertyName("per_modality_scores")] public bool PerModalityScores { get; init; } = true;
+    /// <summary>
+    /// Per-modality scores on interim results too, not only on final ones. Off by default: it multiplies the model's
+    /// work on the sliding windows, which every stream sends each hop, by up to four (bench live measured the doubling
+    /// with audio + faces); a final result, one per utterance, carries the breakdown.
+    /// </summary>
+    [JsonPropertyName("per_modality_interim")] public bool PerModalityInterim { get; init; }
+}
+
+public sealed record AsrConfig
+{
+    /// <summary>
+    /// How our Whisper port holds its decoder's weights (the torchsharp backend): "fp32", or "f16"/"int8" for faster CPU
+    /// decoding (README, "Weight formats"); <c>--weights</c> overrides it.
+    /// </summary>
+    [JsonPropertyName("weights")] public string Weights { get; init; } = "fp32";
+
+    public WeightFormat WeightFormat => WeightFormats.Parse(Weights, "asr.weights");
 }

@@ -34,24 +34,23 @@ public sealed record LiveModels(string ModelFolder, string VadModel, string? Whi
 
 /// <summary>
 /// The shared part of the live runtime, loaded once: the model bundle, its scorer and the inference batcher all
-/// sessions feed, the Silero VAD model, the face detector and the ASR backend. The CLI runs one session on it;
+/// sessions feed, the Silero VAD model and the ASR backend (each session makes its own face detector). The CLI runs one session on it;
 /// the server runs many.
 /// </summary>
 public sealed class LiveRuntime : IAsyncDisposable
 {
     private readonly SileroVadModel _vad;
     private readonly IAsrBackend? _asr;
-    // Loaded once to prove the face configuration at start; each session with video makes its own (OpenCV detectors are single-threaded).
-    private readonly FaceDetector? _faces;
+    private readonly bool _withFaces;
 
-    private LiveRuntime(LiveOptions options, ModelBundle bundle, InferenceBatcher batcher, SileroVadModel vad, IAsrBackend? asr, FaceDetector? faces)
+    private LiveRuntime(LiveOptions options, ModelBundle bundle, InferenceBatcher batcher, SileroVadModel vad, IAsrBackend? asr, bool withFaces)
     {
         Options = options;
         Bundle = bundle;
         Batcher = batcher;
         _vad = vad;
         _asr = asr;
-        _faces = faces;
+        _withFaces = withFaces;
     }
 
     public LiveOptions Options { get; }
@@ -64,28 +63,56 @@ public sealed class LiveRuntime : IAsyncDisposable
     public bool TranscribesAudio => _asr is not null;
 
     /// <summary>Whether sessions given video analyse faces: the runtime was loaded with faces and the bundle has an image encoder.</summary>
-    public bool AnalysesFaces => _faces is not null;
+    public bool AnalysesFaces => _withFaces;
 
-    /// <summary>Loads what every session shares. <paramref name="withFaces"/> loads the face detector (only needed with video).</summary>
-    public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, AsrOptions? asrOptions = null)
+    /// <summary>
+    /// Loads what every session shares. <paramref name="withFaces"/>: sessions with video look for faces (the detector
+    /// file is checked here); without <paramref name="asrOptions"/> the recogniser takes its weight format from the
+    /// config's asr section.
+    /// </summary>
+    public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, AsrOptions? asrOptions = null) =>
+        Load(options, models, withFaces, given: null, asrOptions);
+
+    /// <summary>
+    /// Loads what every session shares around a recogniser the caller has built (<paramref name="models"/>'s Whisper
+    /// is ignored): one that is not a model file, such as `bench live`'s random-weight Whisper. The runtime owns
+    /// <paramref name="asr"/> from here and disposes it, also when loading fails.
+    /// </summary>
+    public static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, IAsrBackend asr)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(models);
-        var bundle = ModelBundle.Load(models.ModelFolder);
-        SileroVadModel? vad = null;
-        IAsrBackend? asr = null;
-        FaceDetector? faces = null;
+        ArgumentNullException.ThrowIfNull(asr);
+        return Load(options, models, withFaces, asr, asrOptions: null);
+    }
+
+    private static LiveRuntime Load(LiveOptions options, LiveModels models, bool withFaces, IAsrBackend? given, AsrOptions? asrOptions)
+    {
+        ModelBundle bundle;
         try
         {
-            vad = new SileroVadModel(models.VadModel);
-            asr = models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions());
-            faces = withFaces && bundle.VisualEncoder is not null ? FaceDetector.Create(options.Faces) : null;
-            var batcher = new InferenceBatcher(new WindowScorer(bundle, options.Batcher.MaxBatch), options.Batcher);
-            return new LiveRuntime(options, bundle, batcher, vad, asr, faces);
+            ArgumentNullException.ThrowIfNull(options);
+            ArgumentNullException.ThrowIfNull(models);
+            bundle = ModelBundle.Load(models.ModelFolder);
         }
         catch
         {
-            faces?.Dispose();
+            given?.Dispose();
+            throw;
+        }
+        SileroVadModel? vad = null;
+        IAsrBackend? asr = given;
+        try
+        {
+            vad = new SileroVadModel(models.VadModel);
+            asr ??= models.Whisper is null ? null : AsrBackends.Load(models.Asr, models.Whisper, asrOptions ?? new AsrOptions { Weights = options.Asr.WeightFormat });
+            // OpenCV's detectors may not be shared between threads, so each session makes its own; one is made here
+            // only so that a missing or unreadable detector file fails at load, naming it, not in the first session.
+            withFaces = withFaces && bundle.VisualEncoder is not null;
+            if (withFaces) FaceDetector.Create(options.Faces).Dispose();
+            var batcher = new InferenceBatcher(new WindowScorer(bundle, options.Batcher.MaxBatch), options.Batcher);
+            return new LiveRuntime(options, bundle, batcher, vad, asr, withFaces);
+        }
+        catch
+        {
             asr?.Dispose();
             vad?.Dispose();
             bundle.Dispose();
@@ -116,7 +143,7 @@ public sealed class LiveRuntime : IAsyncDisposable
         var options = setup.Windows is null ? Options : Options with { Windows = setup.Windows };
         using var detector = new SileroVoiceActivityDetector(_vad, Options.Vad);
         // OpenCV's detectors may not be shared between threads: each session with video gets its own.
-        using var faces = setup.Video is not null && _faces is not null ? FaceDetector.Create(Options.Faces) : null;
+        using var faces = setup.Video is not null && _withFaces ? FaceDetector.Create(Options.Faces) : null;
         var parts = new SessionParts(Batcher, Bundle, detector, _asr, faces, setup.ClientTranscript, setup.ClientTranscriptFeed, setup.Channel);
         var session = new LiveSession(setup.SessionId, options, parts, time ?? TimeProvider.System, stats);
         var fanOut = new EventFanOut();
@@ -152,7 +179,6 @@ public sealed class LiveRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Batcher.DisposeAsync().ConfigureAwait(false);
-        _faces?.Dispose();
         _asr?.Dispose();
         _vad.Dispose();
         Bundle.Dispose();

@@ -73,7 +73,10 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         if (parts.Asr is not null) vadOutputs.Add(toTranscriber.Writer);
         var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs);
         var assembler = new WindowAssembler(options.Windows, transcript, faces, time);
-        var scoring = new ScoringStage(parts.Batcher, sessionId, parts.Channel, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats);
+        var scoring = new ScoringStage(parts.Batcher, sessionId, parts.Channel, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats)
+        {
+            PerModalityInterim = options.Batcher.PerModalityInterim,
+        };
 
         var stages = new List<Task>
         {

@@ -18,6 +18,9 @@ public sealed class ScoringStage(InferenceBatcher batcher, string sessionId, uin
     TimeProvider time, LiveStats stats)
 {
     private const int StabilityHistory = 3;
+
+    /// <summary>Per-modality scores on interim windows as well as final ones (with per-modality scores on).</summary>
+    public bool PerModalityInterim { get; init; }
     private readonly Queue<string> _recentTopLabels = new();
 
     public async Task RunAsync(ChannelReader<WindowStreamItem> windows, ChannelWriter<StreamingRecognizeResponse> events, CancellationToken cancellationToken)
@@ -36,7 +39,7 @@ public sealed class ScoringStage(InferenceBatcher batcher, string sessionId, uin
             var fused = new ScoringWindow(window.Audio, window.Transcript, null,
                 window.Faces.Count == 0 ? null : window.Faces.Select(f => f.Features).ToList());
             var paths = new List<ScoringWindow> { fused };
-            if (perModality) paths.AddRange(SubPaths(fused));
+            if (perModality && (window.IsFinal || PerModalityInterim)) paths.AddRange(SubPaths(fused));
             var scores = await batcher.ScoreAsync(paths, cancellationToken).ConfigureAwait(false);
             double stability = Stability(window, scores[0].TopLabel);
             var latency = time.GetElapsedTime(window.LastSampleTimestamp);

@@ -42,6 +42,39 @@ public static partial class GgmlTensorNames
         return null;
     }
 
+    /// <summary>The openai (whisper.cpp) name of a Hugging Face key: the inverse of <see cref="ToHuggingFace"/>; null outside Whisper.</summary>
+    public static string? FromHuggingFace(string key)
+    {
+        switch (key)
+        {
+            case "model.encoder.embed_positions.weight": return "encoder.positional_embedding";
+            case "model.decoder.embed_positions.weight": return "decoder.positional_embedding";
+            case "model.decoder.embed_tokens.weight": return "decoder.token_embedding.weight";
+        }
+        var top = HfTopLevel().Match(key);
+        if (top.Success)
+        {
+            string side = top.Groups[1].Value;
+            string module = top.Groups[2].Value == "layer_norm" ? side == "encoder" ? "ln_post" : "ln" : top.Groups[2].Value;
+            return $"{side}.{module}.{top.Groups[3].Value}";
+        }
+        var block = HfBlock().Match(key);
+        if (!block.Success) return null;
+        string rest = block.Groups[3].Value;
+        foreach (var (from, to) in Parts.OrderByDescending(p => p.To.Length))
+        {
+            if (rest.StartsWith(to, StringComparison.Ordinal))
+                return $"{block.Groups[1].Value}.blocks.{block.Groups[2].Value}.{from}{rest[to.Length..]}";
+        }
+        return null;
+    }
+
+    [GeneratedRegex(@"^model\.(encoder|decoder)\.(conv1|conv2|layer_norm)\.(weight|bias)$")]
+    private static partial Regex HfTopLevel();
+
+    [GeneratedRegex(@"^model\.(encoder|decoder)\.layers\.(\d+)\.(.+)$")]
+    private static partial Regex HfBlock();
+
     [GeneratedRegex(@"^(encoder|decoder)\.(conv1|conv2|ln_post|ln)\.(weight|bias)$")]
     private static partial Regex TopLevel();
 

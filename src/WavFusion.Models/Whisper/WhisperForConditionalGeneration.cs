@@ -1,4 +1,7 @@
 using TorchSharp;
+using WavFusion.Core.Checkpoints;
+using WavFusion.Core.Quantization;
+using WavFusion.Models.Layers;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Whisper;
@@ -6,6 +9,8 @@ namespace WavFusion.Models.Whisper;
 /// <summary>
 /// Whisper with the key layout of Hugging Face <c>WhisperForConditionalGeneration</c>: <c>model.encoder.*</c>,
 /// <c>model.decoder.*</c>; the tied <c>proj_out</c> is the decoder's token embedding, so it has no key of its own.
+/// With packed decoder weights (<see cref="DecoderWeights"/>) the decoder's matrices are not parameters: load
+/// through <see cref="LoadWeights"/>, which packs them (or takes ggml's stored blocks) as it goes.
 /// </summary>
 public sealed class WhisperForConditionalGeneration : nn.Module
 {
@@ -13,12 +18,62 @@ public sealed class WhisperForConditionalGeneration : nn.Module
 
     public WhisperConfig Config { get; }
 
-    public WhisperForConditionalGeneration(WhisperConfig config) : base(nameof(WhisperForConditionalGeneration))
+    public WhisperForConditionalGeneration(WhisperConfig config, WeightFormat decoderWeights = WeightFormat.Fp32) : base(nameof(WhisperForConditionalGeneration))
     {
         config.Validate("WhisperConfig");
         Config = config;
-        model = new WhisperModel(nameof(model), config);
+        DecoderWeights = decoderWeights;
+        model = new WhisperModel(nameof(model), config, decoderWeights);
         RegisterComponents();
+    }
+
+    /// <summary>How the decoder holds its weights (the encoder is always float32).</summary>
+    public WeightFormat DecoderWeights { get; }
+
+    /// <summary>The packed layers by the state-dict key of their weight (empty for fp32).</summary>
+    public IReadOnlyDictionary<string, IPackedWeight> PackedWeights() => PackedLayers.Find(this);
+
+    /// <summary>Bytes of the weights as held: float32 parameters and buffers plus packed matrices.</summary>
+    public (long Dense, long Packed) WeightBytes()
+    {
+        long dense = parameters().Sum(p => p.numel() * p.element_size()) + buffers().Sum(b => b.numel() * b.element_size());
+        long packed = PackedWeights().Values.Sum(p => p.WeightBytes);
+        return (dense, packed);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="dense"/> (Hugging Face keys) into the parameters and packs the packed layers' weights from
+    /// <paramref name="packedSources"/> where it holds them (ggml blocks, converted without a float32 copy) or from
+    /// <paramref name="dense"/>. Every missing, unexpected or mis-shaped key is reported before anything is loaded.
+    /// </summary>
+    public LoadReport LoadWeights(IReadOnlyDictionary<string, Tensor> dense, string source,
+        IReadOnlyDictionary<string, IPackedSource>? packedSources = null)
+    {
+        ArgumentNullException.ThrowIfNull(dense);
+        var packed = PackedWeights();
+        var missing = new List<string>();
+        var shapes = new List<string>();
+        foreach (var (key, target) in packed)
+        {
+            long[]? shape = packedSources is not null && packedSources.TryGetValue(key, out var raw) ? raw.Shape
+                : dense.TryGetValue(key, out var t) ? t.shape : null;
+            if (shape is null) missing.Add(key);
+            else if (!shape.SequenceEqual(target.WeightShape))
+                shapes.Add($"{key}: checkpoint [{string.Join(", ", shape)}] vs model [{string.Join(", ", target.WeightShape)}]");
+        }
+        var rest = dense.Where(p => !packed.ContainsKey(p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+        if (missing.Count > 0 || shapes.Count > 0)
+            throw new CheckpointException(new LoadReport(source, [], missing.Order(StringComparer.Ordinal).ToList(), [], shapes, []).Describe());
+        var result = StateDictLoader.Load(this, rest, source);
+        foreach (var (key, target) in packed)
+        {
+            var matrix = packedSources is not null && packedSources.TryGetValue(key, out var raw)
+                ? raw.Pack(target.Format, $"{source}: {key}")
+                : PackedMatrix.Pack(dense[key], target.Format, $"{source}: {key}");
+            target.SetWeight(matrix);
+        }
+        model.Decoder.FinishPacking();
+        return result;
     }
 
     public WhisperEncoder Encoder => model.Encoder;

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Text;
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
+using WavFusion.Core.Quantization;
+using WavFusion.Models.Layers;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Whisper;
@@ -31,10 +33,16 @@ public sealed class WhisperGgmlFile : IDisposable
     /// <summary>Byte strings of the tiktoken vocabulary; the index is the token id.</summary>
     public IReadOnlyList<byte[]> Vocabulary { get; }
     public IReadOnlyDictionary<string, GgmlTensor> Tensors { get; }
+    /// <summary>Tensors kept as stored for packed layers (see <see cref="Read(string, Func{string, GgmlType, bool})"/>), by ggml name.</summary>
+    public IReadOnlyDictionary<string, GgmlStoredTensor> StoredTensors { get; }
+    /// <summary>Values of every tensor in the file, read or skipped.</summary>
+    public long ValueCount { get; }
 
     private WhisperGgmlFile(string path, WhisperGgmlHparams hparams, int filterMels, int filterBins, float[] filters,
-        List<byte[]> vocabulary, Dictionary<string, GgmlTensor> tensors)
+        List<byte[]> vocabulary, Dictionary<string, GgmlTensor> tensors, Dictionary<string, GgmlStoredTensor> stored, long valueCount)
     {
+        StoredTensors = stored;
+        ValueCount = valueCount;
         Path = path;
         Hparams = hparams;
         FilterMels = filterMels;
@@ -47,16 +55,22 @@ public sealed class WhisperGgmlFile : IDisposable
     public WhisperConfig Config => Hparams.ToConfig(Path);
     public WhisperSpecialTokens SpecialTokens => WhisperSpecialTokens.ForVocabulary(Hparams.NVocab);
 
-    public static WhisperGgmlFile Read(string path) => Read(path, withTensors: true);
+    public static WhisperGgmlFile Read(string path) => Read(path, withTensors: true, keepStored: null);
+
+    /// <summary>
+    /// As <see cref="Read(string)"/>, but tensors for which <paramref name="keepStored"/>(Hugging Face key, type) is true
+    /// stay as the file stores them (<see cref="StoredTensors"/>), for packed layers that take them without a float32 copy.
+    /// </summary>
+    public static WhisperGgmlFile Read(string path, Func<string, GgmlType, bool>? keepStored) => Read(path, withTensors: true, keepStored);
 
     /// <summary>
     /// The hyper-parameters, mel filters and vocabulary, with every tensor's header checked as <see cref="Read(string)"/>
     /// checks it but its values skipped: what a caller that hands the file to another runtime (whisper.cpp, whose
     /// loader is not hardened against damaged files) needs to vet it and to read its token ids. Tensors stays empty.
     /// </summary>
-    public static WhisperGgmlFile ReadHeader(string path) => Read(path, withTensors: false);
+    public static WhisperGgmlFile ReadHeader(string path) => Read(path, withTensors: false, keepStored: null);
 
-    private static WhisperGgmlFile Read(string path, bool withTensors)
+    private static WhisperGgmlFile Read(string path, bool withTensors, Func<string, GgmlType, bool>? keepStored)
     {
         if (!File.Exists(path)) throw new CheckpointException($"{path}: file not found");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
@@ -99,17 +113,23 @@ public sealed class WhisperGgmlFile : IDisposable
         }
 
         var tensors = new Dictionary<string, GgmlTensor>(StringComparer.Ordinal);
+        var stored = new Dictionary<string, GgmlStoredTensor>(StringComparer.Ordinal);
+        long valueCount = 0;
         try
         {
             while (stream.Position < stream.Length)
             {
-                var t = ReadTensor(reader, stream, path, withTensors);
-                if (t is null) continue;
-                if (!tensors.TryAdd(t.Name, t))
+                var (t, raw, count) = ReadTensor(reader, stream, path, withTensors, keepStored);
+                valueCount += count;
+                string? name = t?.Name ?? raw?.Name;
+                if (name is null) continue;
+                if (tensors.ContainsKey(name) || stored.ContainsKey(name))
                 {
-                    t.Values.Dispose();
-                    throw new CheckpointException($"{path}: tensor '{t.Name}' appears twice");
+                    t?.Values.Dispose();
+                    throw new CheckpointException($"{path}: tensor '{name}' appears twice");
                 }
+                if (t is not null) tensors.Add(name, t);
+                else stored.Add(name, raw!);
             }
         }
         catch
@@ -117,11 +137,15 @@ public sealed class WhisperGgmlFile : IDisposable
             foreach (var t in tensors.Values) t.Values.Dispose();
             throw;
         }
-        return new WhisperGgmlFile(path, hparams, filterMels, filterBins, filters, vocabulary, tensors);
+        return new WhisperGgmlFile(path, hparams, filterMels, filterBins, filters, vocabulary, tensors, stored, valueCount);
     }
 
-    /// <summary>The next tensor, or null after checking its header and skipping its values when <paramref name="readValues"/> is false.</summary>
-    private static GgmlTensor? ReadTensor(Reader reader, FileStream stream, string path, bool readValues)
+    /// <summary>
+    /// The next tensor (dequantised, or as stored when <paramref name="keepStored"/> says so) and its value count; neither
+    /// tensor after checking its header and skipping its values when <paramref name="readValues"/> is false.
+    /// </summary>
+    private static (GgmlTensor? Tensor, GgmlStoredTensor? Stored, long Count) ReadTensor(Reader reader, FileStream stream, string path, bool readValues,
+        Func<string, GgmlType, bool>? keepStored)
     {
         long at = stream.Position;
         int dims = reader.Int32($"tensor header at offset {at}");
@@ -154,7 +178,13 @@ public sealed class WhisperGgmlFile : IDisposable
         if (!readValues)
         {
             stream.Seek(bytes, SeekOrigin.Current);
-            return null;
+            return (null, null, count);
+        }
+        if (keepStored is not null && GgmlTensorNames.ToHuggingFace(name) is { } key && keepStored(key, type))
+        {
+            var data = GC.AllocateUninitializedArray<byte>((int)bytes);
+            stream.ReadExactly(data);
+            return (null, new GgmlStoredTensor(name, type, shape, data), count);
         }
 
         Tensor result;
@@ -185,7 +215,7 @@ public sealed class WhisperGgmlFile : IDisposable
                 ArrayPool<byte>.Shared.Return(raw);
             }
         }
-        return new GgmlTensor(name, type, shape, result.DetachFromDisposeScope());
+        return (new GgmlTensor(name, type, shape, result.DetachFromDisposeScope()), null, count);
     }
 
     /// <summary>
@@ -206,21 +236,58 @@ public sealed class WhisperGgmlFile : IDisposable
         return result;
     }
 
-    /// <summary>A model with this file's weights (the weights are copied; the file may be disposed afterwards).</summary>
-    public WhisperForConditionalGeneration CreateModel()
+    /// <summary>Tensors kept as stored, by Hugging Face key, for <see cref="WhisperForConditionalGeneration.LoadWeights"/>.</summary>
+    public Dictionary<string, IPackedSource> PackedSources() =>
+        StoredTensors.Values.ToDictionary(t => GgmlTensorNames.ToHuggingFace(t.Name) ?? t.Name, t => (IPackedSource)t, StringComparer.Ordinal);
+
+    /// <summary>
+    /// A model with this file's weights (the weights are copied; the file may be disposed afterwards), its decoder
+    /// holding them as <paramref name="decoderWeights"/>: packed from <see cref="StoredTensors"/> where the file was
+    /// read keeping them, else from the float32 values.
+    /// </summary>
+    public WhisperForConditionalGeneration CreateModel(WeightFormat decoderWeights = WeightFormat.Fp32)
     {
         var config = Config;
         // The hyper-parameters size the model before any weight is loaded; lying ones would allocate (and
         // initialise) gigabytes that the load then rejects, so they must describe no more weights than the file has.
         double needed = MinimumWeights(config);
-        long present = Tensors.Values.Sum(t => t.Values.numel());
-        if (needed > present)
-            throw new CheckpointException($"{Path}: the hyper-parameters describe a model of at least {needed:0} weights but the file holds {present}");
-        return ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config), m =>
+        if (needed > ValueCount)
+            throw new CheckpointException($"{Path}: the hyper-parameters describe a model of at least {needed:0} weights but the file holds {ValueCount}");
+        if (decoderWeights == WeightFormat.Fp32 && StoredTensors.Count > 0)
+            throw new InvalidOperationException($"{Path}: read keeping stored tensors, which an fp32 decoder cannot take");
+        return ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config, decoderWeights), m =>
         {
             using var scope = torch.NewDisposeScope();
-            StateDictLoader.Load(m, HuggingFaceStateDict(), Path);
+            if (decoderWeights == WeightFormat.Fp32) StateDictLoader.Load(m, HuggingFaceStateDict(), Path);
+            else m.LoadWeights(HuggingFaceStateDict(), Path, PackedSources());
         });
+    }
+
+    /// <summary>
+    /// Reads <paramref name="path"/> and builds its model with the decoder in <paramref name="decoderWeights"/>. For
+    /// packed formats the decoder's matrices stay as stored (Q8_0 blocks become the int8 layout directly; F16 stays
+    /// f16), so loading never holds them as float32.
+    /// </summary>
+    public static (WhisperForConditionalGeneration Model, WhisperGgmlFile Header) LoadModel(string path, WeightFormat decoderWeights)
+    {
+        Func<string, GgmlType, bool>? keep = null;
+        if (decoderWeights != WeightFormat.Fp32)
+        {
+            using var header = ReadHeader(path);
+            var packed = WhisperDecoder.PackedKeys(header.Config);
+            // float32 tensors gain nothing from staying raw: the dense path packs them as it would.
+            keep = (key, type) => packed.Contains(key) && type != GgmlType.F32;
+        }
+        var file = Read(path, keep);
+        try
+        {
+            return (file.CreateModel(decoderWeights), file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The weights every Whisper of this config stores in its file: embeddings, convolutions and the layers' matrices.</summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using WavFusion.Core.Quantization;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Whisper;
@@ -15,12 +16,16 @@ public sealed class WhisperLayerCache : IDisposable
     public Tensor CrossKey { get; private set; }
     public Tensor CrossValue { get; private set; }
 
+    /// <summary>The same keys and values in f16 for a packed decoder with one audio behind every row (else null).</summary>
+    public HalfKeyValues? CrossHalf { get; }
+
     // One audio behind every row: reordering rows never changes the cross-attention keys/values.
     private readonly bool _sharedAudio;
 
-    internal WhisperLayerCache(Tensor crossKey, Tensor crossValue, long capacity, bool sharedAudio)
+    internal WhisperLayerCache(Tensor crossKey, Tensor crossValue, long capacity, bool sharedAudio, HalfKeyValues? crossHalf = null)
     {
         _sharedAudio = sharedAudio;
+        CrossHalf = crossHalf;
         CrossKey = crossKey;
         CrossValue = crossValue;
         long[] shape = [crossKey.shape[0], crossKey.shape[1], capacity, crossKey.shape[3]];
@@ -74,6 +79,7 @@ public sealed class WhisperLayerCache : IDisposable
         _selfValue.Dispose();
         CrossKey.Dispose();
         CrossValue.Dispose();
+        CrossHalf?.Dispose();
     }
 }
 

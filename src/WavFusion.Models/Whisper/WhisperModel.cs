@@ -1,4 +1,5 @@
 using TorchSharp;
+using WavFusion.Core.Quantization;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Whisper;
@@ -9,10 +10,10 @@ public sealed class WhisperModel : nn.Module
     private readonly WhisperEncoder encoder;
     private readonly WhisperDecoder decoder;
 
-    public WhisperModel(string name, WhisperConfig config) : base(name)
+    public WhisperModel(string name, WhisperConfig config, WeightFormat decoderWeights = WeightFormat.Fp32) : base(name)
     {
         encoder = new WhisperEncoder(nameof(encoder), config);
-        decoder = new WhisperDecoder(nameof(decoder), config);
+        decoder = new WhisperDecoder(nameof(decoder), config, decoderWeights);
         RegisterComponents();
     }
 

@@ -1,5 +1,6 @@
 using TorchSharp;
 using WavFusion.Core.Checkpoints;
+using WavFusion.Core.Quantization;
 using static TorchSharp.torch;
 
 namespace WavFusion.Models.Whisper;
@@ -28,23 +29,26 @@ public sealed class WhisperPretrained : IDisposable
 
     public WhisperSpecialTokens Special => Tokenizer.Special;
 
-    /// <summary>Loads a folder as Hugging Face, a file as ggml.</summary>
-    public static WhisperPretrained Load(string path) =>
-        Directory.Exists(path) ? LoadHuggingFace(path)
-        : File.Exists(path) ? LoadGgml(path)
+    /// <summary>
+    /// Loads a folder as Hugging Face, a file as ggml, with the decoder's weights held as <paramref name="decoderWeights"/>
+    /// (fp32, or packed f16/int8 for CPU decoding; see <see cref="WhisperDecoder"/>).
+    /// </summary>
+    public static WhisperPretrained Load(string path, WeightFormat decoderWeights = WeightFormat.Fp32) =>
+        Directory.Exists(path) ? LoadHuggingFace(path, decoderWeights)
+        : File.Exists(path) ? LoadGgml(path, decoderWeights)
         : throw new FileNotFoundException($"{path}: no Whisper model folder or ggml file here", path);
 
-    public static WhisperPretrained LoadGgml(string path)
+    public static WhisperPretrained LoadGgml(string path, WeightFormat decoderWeights = WeightFormat.Fp32)
     {
-        using var file = WhisperGgmlFile.Read(path);
-        var model = file.CreateModel();
+        var (model, file) = WhisperGgmlFile.LoadModel(path, decoderWeights);
+        using var _ = file;
         model.eval();
         var tokenizer = new WhisperTokenizer(file.Vocabulary, file.SpecialTokens);
         // The bank stored in the file is the one the model was trained with.
         return new WhisperPretrained(model, tokenizer, new LogMelSpectrogram(file.FilterMels, file.MelFilters), null, path);
     }
 
-    public static WhisperPretrained LoadHuggingFace(string folder)
+    public static WhisperPretrained LoadHuggingFace(string folder, WeightFormat decoderWeights = WeightFormat.Fp32)
     {
         var config = WhisperConfig.Load(Path.Combine(folder, "config.json"));
         string vocab = Path.Combine(folder, "vocab.json");
@@ -53,7 +57,7 @@ public sealed class WhisperPretrained : IDisposable
         string generationPath = Path.Combine(folder, "generation_config.json");
         var generation = File.Exists(generationPath) ? WhisperGenerationConfig.Load(generationPath) : null;
 
-        var model = ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config), m =>
+        var model = ModuleLoading.BuildAndLoad(() => new WhisperForConditionalGeneration(config, decoderWeights), m =>
         {
             using var scope = torch.NewDisposeScope();
             var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -62,7 +66,8 @@ public sealed class WhisperPretrained : IDisposable
                 using var file = SafeTensorsFile.Open(shard);
                 foreach (var (k, v) in file.ReadAll()) weights[k] = v;
             }
-            StateDictLoader.Load(m, weights, folder);
+            if (decoderWeights == WeightFormat.Fp32) StateDictLoader.Load(m, weights, folder);
+            else m.LoadWeights(weights, folder);
         });
         model.eval();
         return new WhisperPretrained(model, tokenizer, new LogMelSpectrogram(config.NumMelBins), generation, folder);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using WavFusion.Live.Pipeline;
+using WavFusion.Server.Dashboard;
 using WavFusion.Server.Security;
 using WavFusion.Server.Services;
 using WavFusion.Server.Sessions;
@@ -74,8 +75,9 @@ public static class ServerHost
                     listen.UseHttps(certificate);
                 }
             });
-            if (options.Metrics.Listen is not null) MetricsEndpoint.Listen(kestrel, ListenAddress.Parse(options.Metrics.Listen));
         });
+        var dashboard = DashboardSite.Add(builder, setup, certificate);
+        var metrics = MetricsEndpoint.Add(builder, options);
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GraceSeconds) + ShutdownCoordinator.DrainAllowance + TimeSpan.FromSeconds(5));
 
@@ -102,7 +104,8 @@ public static class ServerHost
         app.MapGrpcService<SessionMonitorService>();
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
-        if (options.Metrics.Listen is not null) MetricsEndpoint.Map(app, app.Services.GetRequiredService<ServerContext>());
+        dashboard?.Map(app, setup.Keys);
+        metrics?.Map(app, app.Services.GetRequiredService<ServerContext>());
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var health = app.Services.GetRequiredService<HealthServiceImpl>();

@@ -169,4 +169,21 @@ public sealed class BadInputTests
         Assert.StartsWith("error: ", verbose.StdErr, StringComparison.Ordinal);
         Assert.Contains("   at WavFusion.Models.Whisper.WhisperGgmlFile", verbose.StdErr, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public void Transcribe_names_a_weight_format_it_does_not_know_and_whispernet_refuses_packed_weights()
+    {
+        string ggml = Path.Combine(RepoPaths.ReferenceFixtures, "whisper-tiny-random", "ggml-model-q8_0.bin");
+        Skip.IfNot(File.Exists(ggml), $"{ggml} is absent");
+        using var dir = new TempDir();
+        string wav = Wav(dir, "a.wav", 16000);
+        AssertOneLineError(ProcessRunner.Cli("transcribe", "--model", ggml, wav, "--weights", "int4"), 2, "'int4' not recognized");
+        AssertOneLineError(ProcessRunner.Cli("transcribe", "--model", ggml, wav, "--weights", "int8", "--asr", "whispernet"), 2,
+            "--weights: int8 applies to the torchsharp backend");
+        // A packed decoder on a Q8_0 file: the load line says what the weights take.
+        var ok = ProcessRunner.Cli("transcribe", "--model", ggml, wav, "--weights", "int8", "--beam", "1", "--language", "en");
+        Assert.True(ok.ExitCode == 0, ok.All);
+        Assert.Contains("(int8 decoder)", ok.StdErr, StringComparison.Ordinal);
+        Assert.Contains("decoder int8:", ok.StdErr, StringComparison.Ordinal);
+    }
 }

@@ -14,7 +14,7 @@ public sealed class DemoCommandTests(ITestOutputHelper output)
 {
     private static string DemoModel => Path.Combine(RepoPaths.Root, "models", "wavfusion-demo");
 
-    private static (string[] Labels, string Version) BundledModel()
+    internal static (string[] Labels, string Version) BundledModel()
     {
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(DemoModel, "checkpoint.json")))!;
         return (manifest["labels"]!.AsArray().Select(l => (string)l!).ToArray(), (string)manifest["model_version"]!);
@@ -93,7 +93,9 @@ public sealed class DemoCommandTests(ITestOutputHelper output)
         Assert.Contains(results, r => r.ModalitiesPresent.Visual);
         Assert.Contains(results, r => r.ModalitiesPresent.Text && r.Transcript.Length > 0);
         Assert.All(results.Where(r => r.IsFinal), r => Assert.True(r.ModalitiesPresent is { Audio: true, Text: true, Visual: true }, $"final {r.StartOffsetMs} ms: {r.ModalitiesPresent}"));
-        Assert.All(results.Where(r => r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual), r => Assert.NotEmpty(r.PerModality));
+        // Per-modality scores come with final results (config batcher.per_modality_interim is off).
+        Assert.All(results.Where(r => r.IsFinal && (r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual)), r => Assert.NotEmpty(r.PerModality));
+        Assert.All(results.Where(r => !r.IsFinal), r => Assert.Empty(r.PerModality));
         Assert.Contains("summary:", run.StdErr, StringComparison.Ordinal);
     }
 

@@ -18,7 +18,7 @@ public sealed class LiveCommandTests
             .Select(line => StreamingRecognizeResponse.Parser.ParseJson(line)).ToList();
         var results = events.Where(e => e.Result is not null).Select(e => e.Result).ToList();
         var ends = events.Where(e => e.SpeechEvent?.Type == SpeechEvent.Types.Type.SpeechEnd).ToList();
-        string[] labels = ["neutral", "happy", "angry", "sad", "calm"];
+        var (labels, version) = WavFusion.Tests.Cli.DemoCommandTests.BundledModel();
 
         Assert.NotEmpty(results);
         Assert.All(results, r => Assert.Contains(r.TopLabel, labels));
@@ -30,8 +30,11 @@ public sealed class LiveCommandTests
         Assert.True(finals.Zip(ends).All(p => p.First.EndOffsetMs == p.Second.SpeechEvent.OffsetMs), "a final result does not end where its utterance ends");
         Assert.Contains(results, r => r.ModalitiesPresent.Visual);
         Assert.Contains(results, r => r.ModalitiesPresent.Text && r.Transcript.Length > 0);
-        Assert.All(results.Where(r => r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual), r => Assert.NotEmpty(r.PerModality));
-        Assert.All(results, r => Assert.Equal("synthemo-demo-1", r.ModelVersion));
+        // Per-modality scores come with final results (config batcher.per_modality_interim is off).
+        Assert.All(results.Where(r => r.IsFinal && (r.ModalitiesPresent.Text || r.ModalitiesPresent.Visual)), r => Assert.NotEmpty(r.PerModality));
+        Assert.All(results.Where(r => !r.IsFinal), r => Assert.Empty(r.PerModality));
+        Assert.All(results, r => Assert.Equal(version, r.ModelVersion));
+        WavFusion.Tests.Cli.DemoCommandTests.AssertWellFormedSession(events, labels, version);
         Assert.Contains("summary:", run.StdErr, StringComparison.Ordinal);
     }
 
