@@ -19,9 +19,9 @@ public sealed record ServerOptions
     [JsonPropertyName("role_policy")] public RolePolicyOptions RolePolicy { get; init; } = new();
     [JsonPropertyName("retention")] public RetentionOptions Retention { get; init; } = new();
     [JsonPropertyName("shutdown")] public ShutdownOptions Shutdown { get; init; } = new();
-    [JsonPropertyName("dashboard")] public DashboardOptions Dashboard { get; init; } = new();
     [JsonPropertyName("bus")] public BusOptions Bus { get; init; } = new();
     [JsonPropertyName("metrics")] public MetricsOptions Metrics { get; init; } = new();
+    [JsonPropertyName("dashboard")] public DashboardOptions Dashboard { get; init; } = new();
     /// <summary>Keys starting with "//" are comments; any other unknown key is an error.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Comments { get; init; }
 

@@ -143,7 +143,8 @@ internal static class BusBenchmark
         await reading.ConfigureAwait(false);
         var span = Stopwatch.GetElapsedTime(start, last == 0 ? start : last);
         Console.WriteLine($"throughput: {events:N0} events published on A in {producing.TotalMilliseconds:0} ms; B received {received:N0} in {span.TotalMilliseconds:0} ms: "
-                          + $"{(span > TimeSpan.Zero ? received / span.TotalSeconds : 0):N0} events/s through the bus ({session.Dropped:N0} dropped at the outbox bound)");
+                          + $"{(span > TimeSpan.Zero ? received / span.TotalSeconds : 0):N0} events/s through the bus ({session.Dropped:N0} dropped at the outbox bound, "
+                          + $"{b.Metrics().Single(m => m.Name == "wavfusion_bus_receive_dropped_total").Value:N0} by B reading too slowly)");
         await session.DisposeAsync().ConfigureAwait(false);
     }
 

@@ -238,9 +238,10 @@ internal static class GrpcBenchmark
                             Interlocked.Exchange(ref lastDelivery, clock.ElapsedTicks);
                         }
                     }
-                    catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+                    catch (Exception e) when (e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled }
+                                              || (e is RpcException && stop.IsCancellationRequested))
                     {
-                        // Stopped after the run.
+                        // Stopped after the run (a read cut by the cancellation may surface as UNAVAILABLE, "request aborted").
                     }
                 }, CancellationToken.None));
             }

@@ -65,14 +65,13 @@ internal static class ServeCommand
         await using var runtime = LiveRuntime.Load(liveOptions, models, withFaces: true);
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
-        var addresses = (app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? []).ToList();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var dashboard = app.Services.GetService<DashboardSite>();
-        // Kestrel lists its endpoints in the order they were added: gRPC first, then /metrics when configured (the
-        // dashboard's own port, in plaintext, is told apart by the site).
-        var own = addresses.Where(a => dashboard?.IsOwnAddress(a) != true).ToList();
-        if (own.Count > 0) Console.Error.WriteLine($"listening on {own[0]}");
-        if (options.Metrics.Listen is not null && own.Count > 1) Console.Error.WriteLine($"metrics on {own[1]}/metrics");
+        var metrics = app.Services.GetService<MetricsEndpoint>();
+        foreach (var address in addresses.Where(a => dashboard?.IsOwnAddress(a) != true && metrics?.IsOwnAddress(a) != true))
+            Console.Error.WriteLine($"listening on {address}");
         if (dashboard?.Url is { } page) Console.Error.WriteLine($"dashboard on {page}");
+        if (metrics?.Url is { } scrape) Console.Error.WriteLine($"metrics on {scrape}");
         var hub = app.Services.GetRequiredService<ServerContext>().Hub;
         if (hub is NatsSessionHub nats)
         {

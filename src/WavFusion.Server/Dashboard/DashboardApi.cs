@@ -131,15 +131,10 @@ internal sealed class DashboardApi
         if (!await AdmitAsync(http).ConfigureAwait(false)) return;
         var token = http.RequestAborted;
         string? sessionId = http.Request.Query["session_id"];
-        // ?replay_s=S replays what the hub retains of the last S seconds (a NATS bus with JetStream); nothing otherwise.
-        var replay = double.TryParse(http.Request.Query["replay_s"], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds)
-                     && double.IsFinite(seconds) && seconds > 0
-            ? TimeSpan.FromSeconds(Math.Min(seconds, 86_400))
-            : TimeSpan.Zero;
         Sessions.IWatchSubscription subscription;
         try
         {
-            subscription = await _server.Hub.WatchAsync(sessionId, replay, token).ConfigureAwait(false);
+            subscription = await _server.Hub.WatchAsync(sessionId, TimeSpan.Zero, token).ConfigureAwait(false);
         }
         catch (RpcException e)
         {

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,16 +16,25 @@ namespace WavFusion.Server.Hosting;
 /// sessions, open streams, capacity) and the hub's counters (bus published, dropped, lost). No key is needed: it shows
 /// counts only, never a session's label or content; bind it where only the scraper reaches.
 /// </summary>
-public static class MetricsEndpoint
+public sealed class MetricsEndpoint
 {
     private const string ConnectionTag = "wavfusion.metrics";
 
-    /// <summary>Adds the metrics listener to Kestrel (HTTP/1.1, tagged so /metrics answers there alone).</summary>
-    public static void Listen(KestrelServerOptions kestrel, ListenAddress address)
+    private ListenOptions? _endpoint;
+
+    private MetricsEndpoint()
     {
-        ArgumentNullException.ThrowIfNull(kestrel);
-        ArgumentNullException.ThrowIfNull(address);
-        kestrel.Listen(address.Address, address.Port, listen =>
+    }
+
+    /// <summary>Adds the metrics listener to Kestrel (HTTP/1.1, tagged so /metrics answers there alone), or null without <c>metrics.listen</c>.</summary>
+    public static MetricsEndpoint? Add(WebApplicationBuilder builder, ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Metrics.Listen is null) return null;
+        var address = ListenAddress.Parse(options.Metrics.Listen);
+        var endpoint = new MetricsEndpoint();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address.Address, address.Port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
             listen.Use(next => connection =>
@@ -31,10 +42,22 @@ public static class MetricsEndpoint
                 connection.Items[ConnectionTag] = true;
                 return next(connection);
             });
-        });
+            endpoint._endpoint = listen;
+        }));
+        builder.Services.AddSingleton(endpoint);
+        return endpoint;
     }
 
-    public static void Map(IEndpointRouteBuilder endpoints, ServerContext server)
+    /// <summary>Whether <paramref name="address"/> (one the server listens on) is this endpoint.</summary>
+    public bool IsOwnAddress(string address) =>
+        _endpoint?.IPEndPoint is { } ip && Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Port == ip.Port;
+
+    /// <summary>http://host:port/metrics once the server listens.</summary>
+    public string? Url => _endpoint?.IPEndPoint is { } ip
+        ? $"http://{(ip.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip.Address}]" : ip.Address.ToString())}:{ip.Port.ToString(CultureInfo.InvariantCulture)}/metrics"
+        : null;
+
+    public void Map(IEndpointRouteBuilder endpoints, ServerContext server)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(server);

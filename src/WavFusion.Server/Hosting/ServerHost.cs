@@ -75,9 +75,9 @@ public static class ServerHost
                     listen.UseHttps(certificate);
                 }
             });
-            if (options.Metrics.Listen is not null) MetricsEndpoint.Listen(kestrel, ListenAddress.Parse(options.Metrics.Listen));
         });
         var dashboard = DashboardSite.Add(builder, setup, certificate);
+        var metrics = MetricsEndpoint.Add(builder, options);
         builder.Services.Configure<HostOptions>(o =>
             o.ShutdownTimeout = TimeSpan.FromSeconds(options.Shutdown.GraceSeconds) + ShutdownCoordinator.DrainAllowance + TimeSpan.FromSeconds(5));
 
@@ -105,7 +105,7 @@ public static class ServerHost
         app.MapGrpcService<HealthServiceImpl>();
         app.MapGrpcReflectionService();
         dashboard?.Map(app, setup.Keys);
-        if (options.Metrics.Listen is not null) MetricsEndpoint.Map(app, app.Services.GetRequiredService<ServerContext>());
+        metrics?.Map(app, app.Services.GetRequiredService<ServerContext>());
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         var health = app.Services.GetRequiredService<HealthServiceImpl>();

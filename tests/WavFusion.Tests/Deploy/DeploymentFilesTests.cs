@@ -98,6 +98,8 @@ public sealed partial class DeploymentFilesTests
         int grpcPort = ListenAddress.Parse(args[args.IndexOf("--listen") + 1]).Port;
         Assert.Equal(grpcPort, ports["grpc"]);
         Assert.Equal(ListenAddress.Parse(options.Metrics.Listen!).Port, ports["metrics"]);
+        Assert.Equal(global::WavFusion.Server.Dashboard.DashboardSite.OwnAddressFor(ListenAddress.Parse(args[args.IndexOf("--listen") + 1]), options.Dashboard, tls: false)!.Port,
+            ports["dashboard"]);
         Assert.Equal(Text(pod, "metadata", "annotations", "prometheus.io/port"), ports["metrics"].ToString(CultureInfo.InvariantCulture));
 
         // Readiness (and start-up, liveness) from grpc.health.v1 on the gRPC port.

@@ -114,7 +114,8 @@ public sealed class ScaleOutProcessTests
 
             // 4. NATS stopped mid-stream and started again: no stream stalls or fails, drops are counted, events flow again.
             string onBSession = (await dashA.ListSessionsAsync()).Single(s => s.SessionLabel == "on-b").SessionId;
-            await Task.Delay(1500);
+            // Once A's watcher has events of on-b (a loaded machine may take a while to make the first), NATS goes away.
+            await StreamingRecognizeTests.WaitUntilAsync(() => { lock (seen) return seen.Any(s => s.Response.SessionId == onBSession); }, 60);
             await nats.StopAsync();
             long stopped = Stopwatch.GetTimestamp();
             await Task.Delay(2500);
