@@ -461,7 +461,7 @@ public sealed class NatsSessionHub : ISessionHub
         {
             SessionId = mirror.Session.SessionId,
             Summary = new SessionSummary { Reason = EndReason.Lost, Detail = detail },
-        }, mirror.LastSequence + 1);
+        }, mirror.LastSequence == 0 ? 0 : mirror.LastSequence + 1); // unnumbered (0) when no event was seen, so a replaying watcher never skips it as already replayed
         mirror.Session.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 

@@ -176,7 +176,8 @@ public sealed class NatsSessionHubTests
     {
         Skip.If(NatsServerProcess.Find() is null, NatsServerProcess.Missing);
         await using var nats = await NatsServerProcess.StartAsync();
-        await using var b = Hub(nats.Url, "replica-b", jetStream: true);
+        // A TTL far above any stall of a loaded test machine: this test is about retention, not liveness.
+        await using var b = Hub(nats.Url, "replica-b", jetStream: true, ttl: 60);
         Assert.True(await b.WaitConnectedAsync(TimeSpan.FromSeconds(30)), nats.Output);
         await using var client = new NatsConnection(new NatsOpts { Url = nats.Url });
         var js = new NatsJSContext(client);
@@ -197,7 +198,7 @@ public sealed class NatsSessionHubTests
         for (int i = 0; i < 30; i++) session.Publish(i % 3 == 0 ? Final("s-1", i) : Speech("s-1", i));
 
         // A dashboard opened now on another replica replays the 30 events, then receives the next ones live.
-        await using var a = Hub(nats.Url, "replica-a", jetStream: true);
+        await using var a = Hub(nats.Url, "replica-a", jetStream: true, ttl: 60);
         Assert.True(await a.WaitConnectedAsync(TimeSpan.FromSeconds(30)));
         await StreamingRecognizeTests.WaitUntilAsync(() => a.ListAsync(CancellationToken.None).AsTask().Result.Count == 1);
         await StreamingRecognizeTests.WaitUntilAsync(() => js.GetStreamAsync("TEST_EVENTS").AsTask().Result.Info.State.Messages >= 30);
