@@ -32,22 +32,42 @@ public sealed class WindowScorer
     public ModelBundle Bundle => _bundle;
 
     /// <summary>Scores, in the order of <paramref name="windows"/>.</summary>
-    public IReadOnlyList<WindowScore> Score(IReadOnlyList<ScoringWindow> windows)
+    public IReadOnlyList<WindowScore> Score(IReadOnlyList<ScoringWindow> windows) => Score(windows, null);
+
+    /// <summary>
+    /// Scores, in the order of <paramref name="windows"/>, calling <paramref name="scored"/> (window index, score) as
+    /// each group is done, so a caller can hand results out before the whole batch is scored. Groups run shortest
+    /// audio first. The frozen audio encoder (wav2vec2's CNN and shallow layers) runs once per distinct audio array:
+    /// the paths of one window that differ only in their auxiliary modalities (the per-modality scores) pass the
+    /// same array and share it, and a transcript is encoded once per call however many paths carry it.
+    /// </summary>
+    public IReadOnlyList<WindowScore> Score(IReadOnlyList<ScoringWindow> windows, Action<int, WindowScore>? scored)
     {
         ArgumentNullException.ThrowIfNull(windows);
         for (int i = 0; i < windows.Count; i++) Check(windows[i], i);
         var scores = new WindowScore[windows.Count];
-        var groups = Enumerable.Range(0, windows.Count)
-            .GroupBy(i => (windows[i].Audio.Length, UsableFor(windows[i])));
+        var byLength = Enumerable.Range(0, windows.Count).GroupBy(i => windows[i].Audio.Length).OrderBy(g => g.Key);
         lock (_gate)
         {
-            foreach (var group in groups)
+            foreach (var sameLength in byLength)
             {
-                foreach (var chunk in group.Chunk(MaxBatch))
+                using var mode = torch.inference_mode();
+                using var scope = torch.NewDisposeScope();
+                var hidden = ShallowRows(sameLength.Select(i => windows[i].Audio), out var rowOf);
+                var texts = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+                foreach (var group in sameLength.GroupBy(i => UsableFor(windows[i])))
                 {
-                    var probabilities = ScoreGroup(chunk.Select(i => windows[i]).ToList(), group.Key.Item2);
-                    for (int j = 0; j < chunk.Length; j++)
-                        scores[chunk[j]] = new WindowScore(probabilities[j], _bundle.Labels, group.Key.Item2);
+                    foreach (var chunk in group.Chunk(MaxBatch))
+                    {
+                        using var rows = torch.tensor(chunk.Select(i => (long)rowOf[windows[i].Audio]).ToArray());
+                        var probabilities = ScoreGroup(hidden.index_select(0, rows), chunk.Select(i => windows[i]).ToList(), group.Key, texts);
+                        for (int j = 0; j < chunk.Length; j++)
+                        {
+                            var score = new WindowScore(probabilities[j], _bundle.Labels, group.Key);
+                            scores[chunk[j]] = score;
+                            scored?.Invoke(chunk[j], score);
+                        }
+                    }
                 }
             }
         }
@@ -61,22 +81,52 @@ public sealed class WindowScorer
     private Modalities UsableFor(ScoringWindow window) =>
         window.Modalities & (Usable | (window.FaceFeatures is { Count: > 0 } ? Modalities.Visual : 0));
 
-    private float[][] ScoreGroup(IReadOnlyList<ScoringWindow> windows, Modalities modalities)
+    /// <summary>
+    /// The shallow audio (distinct, frames, hidden) of the distinct arrays among <paramref name="audio"/> (all of one
+    /// length, so no padding), in batches of at most <see cref="MaxBatch"/>; <paramref name="rowOf"/> maps each array to its row.
+    /// </summary>
+    private Tensor ShallowRows(IEnumerable<float[]> audio, out Dictionary<float[], int> rowOf)
     {
-        using var mode = torch.inference_mode();
-        using var scope = torch.NewDisposeScope();
+        rowOf = new Dictionary<float[], int>(ReferenceEqualityComparer.Instance);
+        var distinct = new List<float[]>();
+        foreach (var a in audio)
+        {
+            if (rowOf.ContainsKey(a)) continue;
+            rowOf[a] = distinct.Count;
+            distinct.Add(a);
+        }
         var device = _bundle.Device;
-        var audio = torch.cat(windows.Select(w => _bundle.FeatureExtractor.Normalize(w.Audio)).ToList(), 0).to(device);
+        var parts = new List<Tensor>();
+        foreach (var chunk in distinct.Chunk(MaxBatch))
+        {
+            var values = torch.cat(chunk.Select(a => _bundle.FeatureExtractor.Normalize(a)).ToList(), 0).to(device);
+            var shallow = _bundle.Model.EncodeShallow(values);
+            parts.Add(shallow.Hidden);
+            shallow.FrameMask?.Dispose();
+        }
+        return parts.Count == 1 ? parts[0] : torch.cat(parts, 0);
+    }
+
+    private float[][] ScoreGroup(Tensor hidden, IReadOnlyList<ScoringWindow> windows, Modalities modalities, Dictionary<string, Tensor> texts)
+    {
+        var device = _bundle.Device;
         var text = modalities.HasFlag(Modalities.Text)
-            ? Padded(windows.Select(w => _bundle.TextEncoder!.Encode(w.Transcript!)).ToList(), device)
+            ? Padded(windows.Select(w => Text(w.Transcript!, texts)).ToList(), device)
             : null;
         var visual = modalities.HasFlag(Modalities.Visual)
             ? Padded(windows.Select(VisualFeatures).ToList(), device)
             : null;
-        using var output = _bundle.Model.forward(WavFusionInput.FromAudio(audio, null, text, visual));
+        using var output = _bundle.Model.forward(WavFusionInput.FromShallow(new ShallowAudio(hidden, null), text, visual));
         var flat = output.Probabilities.to(ScalarType.Float32).cpu().data<float>().ToArray();
         int classes = _bundle.Labels.Count;
         return Enumerable.Range(0, windows.Count).Select(i => flat.AsSpan(i * classes, classes).ToArray()).ToArray();
+    }
+
+    /// <summary>The text encoder's features of <paramref name="transcript"/>, once per scoring call.</summary>
+    private Tensor Text(string transcript, Dictionary<string, Tensor> texts)
+    {
+        if (!texts.TryGetValue(transcript, out var features)) texts[transcript] = features = _bundle.TextEncoder!.Encode(transcript);
+        return features;
     }
 
     /// <summary>(frames, visual_dim) features of a window's faces: given, or encoded from its crops.</summary>

@@ -19,7 +19,8 @@ namespace WavFusion.Cli.Bench;
 /// beside the targets, never asserted.
 /// A final result's latency_ms counts from its utterance's last voiced sample, and the voice-activity detector can
 /// only call the utterance over after vad.min_silence_ms of silence: that wait is the same at any load, so finals are
-/// judged against the target plus that wait, and interim results (no such wait) against the target itself.
+/// judged by their processing_ms (from the detector's decision to the result), printed beside their latency_ms, and
+/// interim results (no such wait; the two are equal) by their latency_ms.
 /// </summary>
 internal static class GrpcBenchmark
 {
@@ -30,9 +31,9 @@ internal static class GrpcBenchmark
 
     private sealed record Settings(int[] Streams, int Watchers, int WatchStreams, string File, double Seconds, int Repeats, string? Model, bool All);
 
-    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, int Events, SessionSummary? Summary);
+    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, List<double> FinalProcessing, int Events, SessionSummary? Summary);
 
-    private sealed record StreamsRun(int Streams, double CompletionSeconds, Percentiles Interim, Percentiles Final, long Drops, int Completed, int Events)
+    private sealed record StreamsRun(int Streams, double CompletionSeconds, Percentiles Interim, Percentiles Final, Percentiles FinalProcessing, long Drops, int Completed, int Events)
     {
         public int Results => Interim.Count + Final.Count;
     }
@@ -118,20 +119,26 @@ internal static class GrpcBenchmark
         Console.WriteLine($"clip: {Path.GetFileName(settings.File)}, {clipSeconds.ToString("F1", CultureInfo.InvariantCulture)} s per stream, paced in real time in 100 ms chunks, interim results on; latency = the results' latency_ms (last sample in -> result out)");
 
         using var producers = Connect(server.GrpcUrl);
-        // Warm-up: the first stream pays for JIT and the model's first forwards; sent within the burst allowance.
+        // Warm-up: a fresh server pays for JIT (tier 0, then tier 1 for what is hot) and the model's first forwards. One
+        // stream, then as many concurrent ones as the largest count tried, all sent as fast as the server takes them
+        // (within the burst allowance), so the concurrent paths are compiled too: the counts measure a running server.
         await StreamAsync(producers, clip, "bench-warmup", speed: 0, token).ConfigureAwait(false);
+        int warmStreams = Math.Min(settings.Streams.Max(), 16);
+        var warmClock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, warmStreams).Select(i => Task.Run(() => StreamAsync(producers, clip, $"bench-warmup-{i}", speed: 0, token), token)))
+            .ConfigureAwait(false);
+        Console.WriteLine(Invariant($"warm-up: 1 stream, then {warmStreams} concurrent, as fast as possible ({warmClock.Elapsed.TotalSeconds:F1} s)"));
 
         int sustained = 0;
-        double finalTarget = TargetP95Ms + hangoverMs;
         foreach (int n in settings.Streams)
         {
             var run = await RunStreamsAsync(producers, clip, n, $"bench-{n}", token).ConfigureAwait(false);
-            bool ok = run.Completed == n && run.Drops == 0 && run.Interim.P95 < TargetP95Ms && run.Final.P95 < finalTarget;
+            bool ok = run.Completed == n && run.Drops == 0 && run.Interim.P95 < TargetP95Ms && run.FinalProcessing.P95 < TargetP95Ms;
             if (ok) sustained = Math.Max(sustained, n);
-            Console.WriteLine(Invariant($"streams N={n}: interim p50 {run.Interim.P50:F0} ms p95 {run.Interim.P95:F0} ms, final p50 {run.Final.P50:F0} ms p95 {run.Final.P95:F0} ms, {run.Results} results ({run.Final.Count} final), drops {run.Drops}, completed {run.Completed}/{n}, completion {run.CompletionSeconds:F1} s ({run.CompletionSeconds / clipSeconds:F2}x the clip), sustained {(ok ? "yes" : "no")}"));
+            Console.WriteLine(Invariant($"streams N={n}: interim p50 {run.Interim.P50:F0} ms p95 {run.Interim.P95:F0} ms, final processing p50 {run.FinalProcessing.P50:F0} ms p95 {run.FinalProcessing.P95:F0} ms (latency from the last voiced sample p50 {run.Final.P50:F0} ms p95 {run.Final.P95:F0} ms), {run.Results} results ({run.Final.Count} final), drops {run.Drops}, completed {run.Completed}/{n}, completion {run.CompletionSeconds:F1} s ({run.CompletionSeconds / clipSeconds:F2}x the clip), sustained {(ok ? "yes" : "no")}"));
             if (!ok && !settings.All) break;
         }
-        Console.WriteLine(Invariant($"sustained: {sustained} concurrent real-time streams at p95 < {TargetP95Ms:F0} ms (finals < {finalTarget:F0} ms: + the VAD's {hangoverMs} ms end-of-speech wait) (target >= {TargetStreams}: {(sustained >= TargetStreams ? "met" : "not met")})"));
+        Console.WriteLine(Invariant($"sustained: {sustained} concurrent real-time streams at p95 < {TargetP95Ms:F0} ms (interim latency, finals' processing time: their latency adds the VAD's {hangoverMs} ms end-of-speech wait) (target >= {TargetStreams}: {(sustained >= TargetStreams ? "met" : "not met")})"));
 
         if (settings.Watchers == 0) return;
         int k = Math.Max(1, Math.Min(settings.WatchStreams, Math.Max(sustained, 1)));
@@ -181,7 +188,7 @@ internal static class GrpcBenchmark
         var runs = await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(() => StreamAsync(client, clip, $"{label}-{i}", speed: 1, token), token)))
             .ConfigureAwait(false);
         return new StreamsRun(n, runs.Max(r => r.Seconds), Percentiles.Of(runs.SelectMany(r => r.Interim)), Percentiles.Of(runs.SelectMany(r => r.Final)),
-            runs.Sum(r => r.Summary is null ? 0 : r.Summary.Dropped.Values.Sum(v => (long)v)),
+            Percentiles.Of(runs.SelectMany(r => r.FinalProcessing)), runs.Sum(r => r.Summary is null ? 0 : r.Summary.Dropped.Values.Sum(v => (long)v)),
             runs.Count(r => r.Summary?.Reason == SessionSummary.Types.EndReason.Completed), runs.Sum(r => r.Events));
     }
 
@@ -189,17 +196,21 @@ internal static class GrpcBenchmark
     private static async Task<StreamResult> StreamAsync(WavFusionClient client, string clip, string label, double speed, CancellationToken token)
     {
         var options = new MediaFeedOptions { Label = label, Speed = speed, InterimResults = true };
-        List<double> interim = [], final = [];
+        List<double> interim = [], final = [], finalProcessing = [];
         int events = 0;
         SessionSummary? summary = null;
         var clock = Stopwatch.StartNew();
         await foreach (var e in client.StreamAsync(options.Config(), MediaFeed.FromFile(clip, options, token), token).ConfigureAwait(false))
         {
             events++;
-            if (e.Result is { } result) (result.IsFinal ? final : interim).Add(result.LatencyMs);
+            if (e.Result is { } result)
+            {
+                (result.IsFinal ? final : interim).Add(result.LatencyMs);
+                if (result.IsFinal) finalProcessing.Add(result.ProcessingMs);
+            }
             if (e.Summary is not null) summary = e.Summary;
         }
-        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, events, summary);
+        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, finalProcessing, events, summary);
     }
 
     /// <summary>

@@ -95,8 +95,8 @@ public sealed class InferenceBatcher : IAsyncDisposable
         _batchSizes.AddOrUpdate(batch.Count, 1, (_, n) => n + 1);
         try
         {
-            var scores = _scorer.Score(batch.Select(r => r.Window).ToList());
-            for (int i = 0; i < batch.Count; i++) batch[i].Result.TrySetResult(scores[i]);
+            // Each window's result goes out as soon as its group is scored (shortest audio first), not when the whole batch is.
+            _scorer.Score(batch.Select(r => r.Window).ToList(), (i, score) => batch[i].Result.TrySetResult(score));
         }
 #pragma warning disable CA1031 // the loop serves every session: whatever one window throws goes back to its caller, never ends the loop
         catch (Exception)

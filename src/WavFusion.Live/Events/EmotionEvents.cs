@@ -16,7 +16,7 @@ public static class EmotionEvents
     /// <param name="perModality">Scores of the sub-paths present (audio alone, audio + text, audio + faces), if computed.</param>
     /// <param name="stability">For interim results: how likely the final result over this span is to agree (0..1).</param>
     public static StreamingRecognizeResponse Result(string sessionId, uint channel, EmotionWindow window, WindowScore fused,
-        IReadOnlyList<WindowScore> perModality, string modelVersion, double stability, TimeSpan latency)
+        IReadOnlyList<WindowScore> perModality, string modelVersion, double stability, TimeSpan latency, TimeSpan processing)
     {
         ArgumentNullException.ThrowIfNull(window);
         ArgumentNullException.ThrowIfNull(fused);
@@ -32,6 +32,7 @@ public static class EmotionEvents
             ModalitiesPresent = ToApi(fused.Modalities),
             ModelVersion = modelVersion,
             LatencyMs = (uint)Math.Clamp(Math.Round(latency.TotalMilliseconds), 0, uint.MaxValue),
+            ProcessingMs = (uint)Math.Clamp(Math.Round(processing.TotalMilliseconds), 0, uint.MaxValue),
         };
         result.Fused.AddRange(Scores(fused));
         foreach (var path in perModality)

@@ -42,8 +42,10 @@ public sealed class ScoringStage(InferenceBatcher batcher, string sessionId, uin
             if (perModality && (window.IsFinal || PerModalityInterim)) paths.AddRange(SubPaths(fused));
             var scores = await batcher.ScoreAsync(paths, cancellationToken).ConfigureAwait(false);
             double stability = Stability(window, scores[0].TopLabel);
-            var latency = time.GetElapsedTime(window.LastSampleTimestamp);
-            var e = EmotionEvents.Result(sessionId, channel, window, scores[0], scores.Skip(1).ToList(), modelVersion, stability, latency);
+            long now = time.GetTimestamp();
+            var latency = time.GetElapsedTime(window.LastSampleTimestamp, now);
+            var processing = time.GetElapsedTime(window.ReadyTimestamp, now);
+            var e = EmotionEvents.Result(sessionId, channel, window, scores[0], scores.Skip(1).ToList(), modelVersion, stability, latency, processing);
             stats.Result(window.IsFinal, latency);
             await events.WriteAsync(e, cancellationToken).ConfigureAwait(false);
         }

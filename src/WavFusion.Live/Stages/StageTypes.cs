@@ -22,7 +22,9 @@ public sealed record FaceObservation(TimeSpan StreamTime, float[] Features);
 /// A window to score: its audio (16 kHz mono) between <see cref="Start"/> and <see cref="End"/> in stream time,
 /// whether it is the final window of a VAD utterance or an interim one, the transcript and faces whose times
 /// fall inside it, and the wall-clock timestamp (<see cref="TimeProvider.GetTimestamp"/>) at which its last
-/// sample arrived, from which event latency is measured.
+/// sample arrived, from which event latency is measured, and the timestamp at which the window was complete
+/// (<see cref="ReadyTimestamp"/>: the same for interim windows; for a final window ended by the detector, the arrival
+/// of the audio on which it decided the utterance had ended), from which processing time is measured.
 /// </summary>
 public sealed record EmotionWindow(
     TimeSpan Start,
@@ -31,4 +33,5 @@ public sealed record EmotionWindow(
     bool IsFinal,
     string? Transcript,
     IReadOnlyList<FaceObservation> Faces,
-    long LastSampleTimestamp) : WindowStreamItem;
+    long LastSampleTimestamp,
+    long ReadyTimestamp) : WindowStreamItem;

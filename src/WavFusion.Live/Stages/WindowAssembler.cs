@@ -126,7 +126,7 @@ public sealed class WindowAssembler
             }
             if (_inUtterance)
             {
-                foreach (var item in EndUtterance(_audio.End)) await write(item, cancellationToken).ConfigureAwait(false);
+                foreach (var item in EndUtterance(_audio.End, _time.GetTimestamp())) await write(item, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -149,7 +149,7 @@ public sealed class WindowAssembler
         long chunkStart = StreamSamples.FromTime(chunk.StreamTime);
         if (!_started || chunkStart != _audio.End)
         {
-            if (_inUtterance) windows.AddRange(EndUtterance(_audio.End));
+            if (_inUtterance) windows.AddRange(EndUtterance(_audio.End, arrival));
             _audio.Restart(chunkStart);
             _arrivals.Clear();
             _started = true;
@@ -164,7 +164,7 @@ public sealed class WindowAssembler
         }
         else if (_inUtterance)
         {
-            windows.AddRange(EndUtterance(StreamSamples.FromTime(voiced.Activity.Start)));
+            windows.AddRange(EndUtterance(StreamSamples.FromTime(voiced.Activity.Start), arrival));
         }
         Forget();
         return windows;
@@ -202,31 +202,33 @@ public sealed class WindowAssembler
 
     /// <summary>
     /// The final windows of the utterance ending at stream sample <paramref name="end"/> (not before what earlier parts
-    /// covered), then its end boundary.
+    /// covered), then its end boundary; <paramref name="decidedAt"/> is when the end was known (the windows' ready time).
     /// </summary>
-    private List<WindowStreamItem> EndUtterance(long end)
+    private List<WindowStreamItem> EndUtterance(long end, long decidedAt)
     {
         _inUtterance = false;
         end = Math.Clamp(end, _partStart, _audio.End);
         var windows = new List<WindowStreamItem>();
         while (end - _partStart > _maxUtterance)
         {
-            windows.Add(Window(_partStart, _partStart + _maxUtterance, isFinal: true));
+            windows.Add(Window(_partStart, _partStart + _maxUtterance, isFinal: true, decidedAt));
             _partStart += _maxUtterance;
         }
-        if (end > _partStart) windows.Add(Window(_partStart, end, isFinal: true));
+        if (end > _partStart) windows.Add(Window(_partStart, end, isFinal: true, decidedAt));
         windows.Add(new SpeechBoundary(false, StreamSamples.ToTime(end)));
         return windows;
     }
 
-    private EmotionWindow Window(long start, long end, bool isFinal)
+    /// <summary>A window of the audio between the stream samples; ready when its last sample arrived unless <paramref name="readyAt"/> says later.</summary>
+    private EmotionWindow Window(long start, long end, bool isFinal, long? readyAt = null)
     {
         if (isFinal) FinalWindows++;
         else InterimWindows++;
         var startTime = StreamSamples.ToTime(start);
         var endTime = StreamSamples.ToTime(end);
+        long arrived = ArrivalOf(end);
         return new EmotionWindow(startTime, endTime, _audio.Copy(start, end), isFinal,
-            _transcript.TextBetween(startTime, endTime), _faces.Between(startTime, endTime), ArrivalOf(end));
+            _transcript.TextBetween(startTime, endTime), _faces.Between(startTime, endTime), arrived, readyAt ?? arrived);
     }
 
     /// <summary>When the chunk holding the sample just before <paramref name="end"/> arrived.</summary>

@@ -8,7 +8,7 @@ namespace WavFusion.Tests.Cli;
 /// <summary>`wavfusion bench grpc --quick`: a real server process, real paced clients and watchers; its lines parse and say the streams completed.</summary>
 public sealed partial class BenchGrpcCommandTests(ITestOutputHelper output)
 {
-    [GeneratedRegex(@"^streams N=(\d+): interim p50 (\d+) ms p95 (\d+) ms, final p50 (\d+) ms p95 (\d+) ms, (\d+) results \((\d+) final\), drops (\d+), completed (\d+)/(\d+), completion ([0-9.]+) s .*sustained (yes|no)$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^streams N=(\d+): interim p50 (\d+) ms p95 (\d+) ms, final processing p50 (\d+) ms p95 (\d+) ms \(latency from the last voiced sample p50 (\d+) ms p95 (\d+) ms\), (\d+) results \((\d+) final\), drops (\d+), completed (\d+)/(\d+), completion ([0-9.]+) s .*sustained (yes|no)$", RegexOptions.Multiline)]
     private static partial Regex StreamsLine();
 
     [GeneratedRegex(@"^sustained: (\d+) concurrent real-time streams .*\(target >= 8: (met|not met)\)$", RegexOptions.Multiline)]
@@ -36,9 +36,11 @@ public sealed partial class BenchGrpcCommandTests(ITestOutputHelper output)
         {
             int n = Int(m, 1);
             // Every stream of the run completed, with results (4 s of jfk.flac holds speech).
-            Assert.Equal(n, Int(m, 9));
-            Assert.Equal(n, Int(m, 10));
-            Assert.True(Int(m, 6) > 0, m.Value);
+            Assert.Equal(n, Int(m, 11));
+            Assert.Equal(n, Int(m, 12));
+            Assert.True(Int(m, 8) > 0, m.Value);
+            // A final's processing time starts at the detector's decision, after its last voiced sample.
+            Assert.True(Int(m, 4) <= Int(m, 6) && Int(m, 5) <= Int(m, 7), m.Value);
         }
         Assert.Matches(SustainedLine(), r.StdOut);
 

@@ -73,6 +73,41 @@ public sealed class ModelBundleTests
     }
 
     [Fact]
+    public void Paths_sharing_one_audio_array_score_as_if_each_had_its_own_and_each_result_is_reported_once()
+    {
+        using var bundle = ModelBundle.Load(DemoModel);
+        var audio = Tone(16000, 250, 0.3f, 11);
+        var longer = Tone(24000, 180, 0.2f, 12);
+        // A window and its per-modality paths pass one array (as the scoring stage does); the scorer encodes it once.
+        var shared = new List<ScoringWindow>
+        {
+            new(audio, "this is just fine", Faces(3, 13)),
+            new(audio),
+            new(audio, "this is just fine"),
+            new(audio, null, Faces(3, 13)),
+            new(longer, "and longer"),
+            new(longer),
+        };
+        var separate = shared.Select(w => w with { Audio = (float[])w.Audio.Clone() }).ToList();
+        var reported = new List<int>();
+        var scorer = new WindowScorer(bundle);
+        var together = scorer.Score(shared, (i, score) => reported.Add(i));
+        var apart = separate.Select(w => scorer.Score([w])[0]).ToList();
+        Assert.Equal(Enumerable.Range(0, shared.Count), reported.Order());
+        // Groups are reported shortest audio first.
+        Assert.True(reported.IndexOf(4) > reported.IndexOf(0) && reported.IndexOf(5) > reported.IndexOf(3), string.Join(",", reported));
+        for (int i = 0; i < shared.Count; i++)
+        {
+            Assert.Equal(apart[i].Modalities, together[i].Modalities);
+            for (int c = 0; c < bundle.Labels.Count; c++)
+                Assert.True(Math.Abs(apart[i].Probabilities[c] - together[i].Probabilities[c]) < 1e-5,
+                    $"path {i}, class {c}: {together[i].Probabilities[c]} sharing the audio vs {apart[i].Probabilities[c]} alone");
+        }
+        // The paths differ: the auxiliary modalities change the scores.
+        Assert.NotEqual(together[0].Probabilities, together[1].Probabilities);
+    }
+
+    [Fact]
     public void The_recorded_feature_extractor_settings_decide_the_preprocessing()
     {
         using var dir = new TempDir();

@@ -114,9 +114,12 @@ public sealed class WindowAssemblerTests(ITestOutputHelper output)
         var interim = windows.First(w => !w.IsFinal);
         Assert.Equal(Time(1.5), interim.End);
         Assert.Equal(Time(1.4).Ticks, interim.LastSampleTimestamp);     // chunk [1.4, 1.5)
+        Assert.Equal(interim.LastSampleTimestamp, interim.ReadyTimestamp);
         var final = windows.Single(w => w.IsFinal);
         Assert.Equal(Time(3.25), final.End);
         Assert.Equal(Time(3.2).Ticks, final.LastSampleTimestamp);       // chunk [3.2, 3.3), though the end was decided at 3.6
+        Assert.True(final.ReadyTimestamp > final.LastSampleTimestamp, $"ready {final.ReadyTimestamp} after the last sample {final.LastSampleTimestamp}");
+        Assert.Equal(Time(3.5).Ticks, final.ReadyTimestamp);            // chunk [3.5, 3.6), the first the detector calls non-speech
     }
 
     [Fact]
