@@ -33,8 +33,8 @@ internal static unsafe class PackedKernels
     {
         switch (isa)
         {
-            case KernelIsa.Avx512: Int8Avx512(q, scales, cols, xq, xs, n, y, yStride, bias, r0, r1); break;
-            case KernelIsa.Avx2: Int8Avx2(q, scales, cols, xq, xs, n, y, yStride, bias, r0, r1); break;
+            case KernelIsa.Avx512: Int8Rows<Int8Avx512Rows>(q, scales, cols, xq, xs, n, y, yStride, bias, r0, r1); break;
+            case KernelIsa.Avx2: Int8Rows<Int8Avx2Rows>(q, scales, cols, xq, xs, n, y, yStride, bias, r0, r1); break;
             default: Int8Scalar(q, scales, cols, xq, xs, n, y, yStride, bias, r0, r1); break;
         }
     }
@@ -98,8 +98,8 @@ internal static unsafe class PackedKernels
     {
         switch (isa)
         {
-            case KernelIsa.Avx512: F16Avx512(h, cols, x, n, y, yStride, bias, r0, r1); break;
-            case KernelIsa.Avx2: F16Avx2(h, cols, x, n, y, yStride, bias, r0, r1); break;
+            case KernelIsa.Avx512: F16Rows<F16Avx512Rows>(h, cols, x, n, y, yStride, bias, r0, r1); break;
+            case KernelIsa.Avx2: F16Rows<F16Avx2Rows>(h, cols, x, n, y, yStride, bias, r0, r1); break;
             default: F16Scalar(h, cols, x, n, y, yStride, bias, r0, r1); break;
         }
     }
@@ -144,6 +144,90 @@ internal static unsafe class PackedKernels
         }
     }
 
+    // ---------------------------------------------------------------- row loops shared by the vector paths
+
+    /// <summary>An ISA's int8 kernels for one weight row against one or four activation rows.</summary>
+    private interface IInt8Rows
+    {
+        static abstract float Row1(sbyte* w, float* s, int blocks, short* x, float* xs);
+
+        static abstract void Row4(sbyte* w, float* s, int blocks, int cols, short* x, float* xs, float* y, int yStride, float bias);
+    }
+
+    /// <summary>An ISA's f16 kernels for one weight row against one or four activation rows.</summary>
+    private interface IF16Rows
+    {
+        static abstract float Row1(ushort* w, int cols, float* x);
+
+        static abstract void Row4(ushort* w, int cols, float* x, float* y, int yStride, float bias);
+    }
+
+    private readonly struct Int8Avx2Rows : IInt8Rows
+    {
+        public static float Row1(sbyte* w, float* s, int blocks, short* x, float* xs) => Int8Avx2Row1(w, s, blocks, x, xs);
+
+        public static void Row4(sbyte* w, float* s, int blocks, int cols, short* x, float* xs, float* y, int yStride, float bias) =>
+            Int8Avx2Row4(w, s, blocks, cols, x, xs, y, yStride, bias);
+    }
+
+    private readonly struct Int8Avx512Rows : IInt8Rows
+    {
+        public static float Row1(sbyte* w, float* s, int blocks, short* x, float* xs) => Int8Avx512Row1(w, s, blocks, x, xs);
+
+        public static void Row4(sbyte* w, float* s, int blocks, int cols, short* x, float* xs, float* y, int yStride, float bias) =>
+            Int8Avx512Row4(w, s, blocks, cols, x, xs, y, yStride, bias);
+    }
+
+    private readonly struct F16Avx2Rows : IF16Rows
+    {
+        public static float Row1(ushort* w, int cols, float* x) => F16Avx2Row1(w, cols, x);
+
+        public static void Row4(ushort* w, int cols, float* x, float* y, int yStride, float bias) => F16Avx2Row4(w, cols, x, y, yStride, bias);
+    }
+
+    private readonly struct F16Avx512Rows : IF16Rows
+    {
+        public static float Row1(ushort* w, int cols, float* x) => F16Avx512Row1(w, cols, x);
+
+        public static void Row4(ushort* w, int cols, float* x, float* y, int yStride, float bias) => F16Avx512Row4(w, cols, x, y, yStride, bias);
+    }
+
+    /// <summary>
+    /// Rows r0..r1 of an int8 matrix against n activation rows, four at a time where it can (each weight block is
+    /// widened once for four), with the next rows prefetched. The kernel type is a struct, so each ISA gets its own
+    /// compiled loop with the row kernels inlined.
+    /// </summary>
+    private static void Int8Rows<TKernel>(sbyte* q, float* scales, int cols, short* xq, float* xs, int n, float* y, int yStride, float* bias, int r0, int r1)
+        where TKernel : struct, IInt8Rows
+    {
+        int blocks = cols / Block;
+        for (int r = r0; r < r1; r++)
+        {
+            Prefetch((byte*)q, cols, scales, blocks, r, r1);
+            sbyte* w = q + (long)r * cols;
+            float* s = scales + (long)r * blocks;
+            float b = bias is null ? 0f : bias[r];
+            int j = 0;
+            for (; j + 4 <= n; j += 4) TKernel.Row4(w, s, blocks, cols, xq + (long)j * cols, xs + (long)j * blocks, y + (long)j * yStride + r, yStride, b);
+            for (; j < n; j++) y[(long)j * yStride + r] = TKernel.Row1(w, s, blocks, xq + (long)j * cols, xs + (long)j * blocks) + b;
+        }
+    }
+
+    /// <summary>Rows r0..r1 of an f16 matrix against n activation rows; as <see cref="Int8Rows{TKernel}"/>.</summary>
+    private static void F16Rows<TKernel>(ushort* h, int cols, float* x, int n, float* y, int yStride, float* bias, int r0, int r1)
+        where TKernel : struct, IF16Rows
+    {
+        for (int r = r0; r < r1; r++)
+        {
+            Prefetch((byte*)h, 2L * cols, null, 0, r, r1);
+            ushort* w = h + (long)r * cols;
+            float b = bias is null ? 0f : bias[r];
+            int j = 0;
+            for (; j + 4 <= n; j += 4) TKernel.Row4(w, cols, x + (long)j * cols, y + (long)j * yStride + r, yStride, b);
+            for (; j < n; j++) y[(long)j * yStride + r] = TKernel.Row1(w, cols, x + (long)j * cols) + b;
+        }
+    }
+
     // ---------------------------------------------------------------- AVX2 + FMA
 
     /// <summary>One block's integer dot product as 8 int32 lanes: 32 int8 weights widened to int16, pmaddwd with 32 int16 activations.</summary>
@@ -168,21 +252,6 @@ internal static unsafe class PackedKernels
         byte* w = rows + ahead * rowBytes;
         for (long c = 0; c < rowBytes; c += 64) Sse.Prefetch0(w + c);
         if (scales is not null) Sse.Prefetch0(scales + (long)ahead * blocks);
-    }
-
-    private static void Int8Avx2(sbyte* q, float* scales, int cols, short* xq, float* xs, int n, float* y, int yStride, float* bias, int r0, int r1)
-    {
-        int blocks = cols / Block;
-        for (int r = r0; r < r1; r++)
-        {
-            Prefetch((byte*)q, cols, scales, blocks, r, r1);
-            sbyte* w = q + (long)r * cols;
-            float* s = scales + (long)r * blocks;
-            float b = bias is null ? 0f : bias[r];
-            int j = 0;
-            for (; j + 4 <= n; j += 4) Int8Avx2Row4(w, s, blocks, cols, xq + (long)j * cols, xs + (long)j * blocks, y + (long)j * yStride + r, yStride, b);
-            for (; j < n; j++) y[(long)j * yStride + r] = Int8Avx2Row1(w, s, blocks, xq + (long)j * cols, xs + (long)j * blocks) + b;
-        }
     }
 
     private static float Int8Avx2Row1(sbyte* w, float* s, int blocks, short* x, float* xs)
@@ -236,19 +305,6 @@ internal static unsafe class PackedKernels
         var bits = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32((short*)p), 13);
         bits = Avx2.And(bits, Vector256.Create(unchecked((int)0x8FFFFFFF)));
         return Avx.Multiply(bits.AsSingle(), Vector256.Create(HalfRebias));
-    }
-
-    private static void F16Avx2(ushort* h, int cols, float* x, int n, float* y, int yStride, float* bias, int r0, int r1)
-    {
-        for (int r = r0; r < r1; r++)
-        {
-            Prefetch((byte*)h, 2L * cols, null, 0, r, r1);
-            ushort* w = h + (long)r * cols;
-            float b = bias is null ? 0f : bias[r];
-            int j = 0;
-            for (; j + 4 <= n; j += 4) F16Avx2Row4(w, cols, x + (long)j * cols, y + (long)j * yStride + r, yStride, b);
-            for (; j < n; j++) y[(long)j * yStride + r] = F16Avx2Row1(w, cols, x + (long)j * cols) + b;
-        }
     }
 
     private static float F16Avx2Row1(ushort* w, int cols, float* x)
@@ -312,21 +368,6 @@ internal static unsafe class PackedKernels
     private static Vector512<float> BlockDot(Vector512<short> w, short* x, float scale, Vector512<float> acc) =>
         Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(w, Vector512.Load(x))), Vector512.Create(scale), acc);
 
-    private static void Int8Avx512(sbyte* q, float* scales, int cols, short* xq, float* xs, int n, float* y, int yStride, float* bias, int r0, int r1)
-    {
-        int blocks = cols / Block;
-        for (int r = r0; r < r1; r++)
-        {
-            Prefetch((byte*)q, cols, scales, blocks, r, r1);
-            sbyte* w = q + (long)r * cols;
-            float* s = scales + (long)r * blocks;
-            float b = bias is null ? 0f : bias[r];
-            int j = 0;
-            for (; j + 4 <= n; j += 4) Int8Avx512Row4(w, s, blocks, cols, xq + (long)j * cols, xs + (long)j * blocks, y + (long)j * yStride + r, yStride, b);
-            for (; j < n; j++) y[(long)j * yStride + r] = Int8Avx512Row1(w, s, blocks, xq + (long)j * cols, xs + (long)j * blocks) + b;
-        }
-    }
-
     private static float Int8Avx512Row1(sbyte* w, float* s, int blocks, short* x, float* xs)
     {
         var acc0 = Vector512<float>.Zero;
@@ -370,19 +411,6 @@ internal static unsafe class PackedKernels
         var bits = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)), 13);
         bits = Avx512F.And(bits, Vector512.Create(unchecked((int)0x8FFFFFFF)));
         return Avx512F.Multiply(bits.AsSingle(), Vector512.Create(HalfRebias));
-    }
-
-    private static void F16Avx512(ushort* h, int cols, float* x, int n, float* y, int yStride, float* bias, int r0, int r1)
-    {
-        for (int r = r0; r < r1; r++)
-        {
-            Prefetch((byte*)h, 2L * cols, null, 0, r, r1);
-            ushort* w = h + (long)r * cols;
-            float b = bias is null ? 0f : bias[r];
-            int j = 0;
-            for (; j + 4 <= n; j += 4) F16Avx512Row4(w, cols, x + (long)j * cols, y + (long)j * yStride + r, yStride, b);
-            for (; j < n; j++) y[(long)j * yStride + r] = F16Avx512Row1(w, cols, x + (long)j * cols) + b;
-        }
     }
 
     private static float F16Avx512Row1(ushort* w, int cols, float* x)
