@@ -21,7 +21,7 @@ namespace WavFusion.Cli.Bench;
 /// only call the utterance over after vad.min_silence_ms of silence: that wait is the same at any load, so finals are
 /// judged against the target plus that wait, and interim results (no such wait) against the target itself.
 /// </summary>
-internal static class GrpcBenchmark
+internal static partial class GrpcBenchmark
 {
     /// <summary>A stream count is sustained when every stream completes, nothing is dropped and p95 stays below this.</summary>
     public const double TargetP95Ms = 250;
@@ -30,7 +30,8 @@ internal static class GrpcBenchmark
 
     private sealed record Settings(int[] Streams, int Watchers, int WatchStreams, string File, double Seconds, int Repeats, string? Model, bool All);
 
-    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, int Events, SessionSummary? Summary);
+    /// <summary>One stream's outcome; <paramref name="Arrivals"/>: when each of its events reached the producer (Stopwatch ticks), in order.</summary>
+    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, int Events, SessionSummary? Summary, string? SessionId, List<long> Arrivals);
 
     private sealed record StreamsRun(int Streams, double CompletionSeconds, Percentiles Interim, Percentiles Final, long Drops, int Completed, int Events)
     {
@@ -58,10 +59,13 @@ internal static class GrpcBenchmark
         var repeats = new Option<int>("--repeats") { Description = "pairs of runs without and with the watchers", DefaultValueFactory = _ => 2 };
         var model = new Option<DirectoryInfo?>("--model") { Description = "a model folder for the server; default the bundled demo model" };
         var all = new Option<bool>("--all") { Description = "try every stream count, not only up to the first that is not sustained" };
-        var quick = new Option<bool>("--quick") { Description = "a smoke run: 1 and 2 streams of a 4 s clip, 20 watchers, one pair of runs" };
+        var quick = new Option<bool>("--quick") { Description = "a smoke run: 1 and 2 streams of a 4 s clip, 20 watchers, one pair of runs (with --replicas: one stream per replica)" };
+        var replicas = new Option<int>("--replicas") { Description = "serve processes sharing sessions over the bus (2 or more need --bus nats); with several, the bus is measured instead of the stream counts", DefaultValueFactory = _ => 1 };
+        var bus = new Option<string>("--bus") { Description = "the replicas' session hub: inprocess, or nats (a nats-server started on a free loopback port)", DefaultValueFactory = _ => "inprocess" };
+        bus.AcceptOnlyFromAmong("inprocess", "nats");
         var command = new Command("grpc", "Measure a real server process: concurrent real-time streams sustained, events delivered to many watchers, the producers' slowdown")
         {
-            streams, watchers, watchStreams, file, seconds, repeats, model, all, quick,
+            streams, watchers, watchStreams, file, seconds, repeats, model, all, quick, replicas, bus,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -79,12 +83,24 @@ internal static class GrpcBenchmark
             var settings = new Settings(counts, parse.GetValue(watchers), parse.GetValue(watchStreams),
                 parse.GetValue(file)?.FullName ?? ProductPaths.SampleSpeech, parse.GetValue(seconds), parse.GetValue(repeats),
                 parse.GetValue(model)?.FullName, parse.GetValue(all));
-            if (parse.GetValue(quick)) settings = settings with { Streams = [1, 2], Watchers = Math.Min(settings.Watchers, 20), WatchStreams = 1, Seconds = 4, Repeats = 1 };
+            int replicaCount = parse.GetValue(replicas);
+            bool nats = parse.GetValue(bus) == "nats";
+            if (replicaCount is < 1 or > 8) throw new OptionValueException("--replicas", $"{replicaCount} is not 1 to 8");
+            if (replicaCount > 1 && !nats) throw new OptionValueException("--replicas", $"{replicaCount} replicas need --bus nats (an in-process hub shares no sessions between processes)");
+            if (nats && replicaCount < 2) throw new OptionValueException("--bus", "nats needs --replicas 2 or more (one replica's watchers never read the bus)");
+            if (parse.GetValue(quick))
+                settings = settings with { Streams = [1, 2], Watchers = Math.Min(settings.Watchers, 20), WatchStreams = nats ? replicaCount : 1, Seconds = 4, Repeats = 1 };
             if (settings.Watchers is < 0 or > 100_000) throw new OptionValueException("--watchers", $"{settings.Watchers} is not 0 to 100000");
             if (settings.WatchStreams < 1) throw new OptionValueException("--watch-streams", "must be at least 1");
             if (settings.Repeats < 1) throw new OptionValueException("--repeats", "must be at least 1");
             if (!(settings.Seconds >= 0)) throw new OptionValueException("--seconds", "must not be negative");
             if (!File.Exists(settings.File)) throw new FileNotFoundException($"{settings.File}: clip not found", settings.File);
+            if (nats)
+            {
+                if (NatsServerRunner.Find() is null) throw new FileNotFoundException(NatsServerRunner.Missing);
+                await RunReplicasAsync(settings, replicaCount, token).ConfigureAwait(false);
+                return 0;
+            }
             await RunAsync(settings, token).ConfigureAwait(false);
             return 0;
         });
@@ -176,30 +192,33 @@ internal static class GrpcBenchmark
         return (path, audio.Samples.Length / 16_000.0);
     }
 
-    private static async Task<StreamsRun> RunStreamsAsync(WavFusionClient client, string clip, int n, string label, CancellationToken token)
-    {
-        var runs = await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(() => StreamAsync(client, clip, $"{label}-{i}", speed: 1, token), token)))
-            .ConfigureAwait(false);
-        return new StreamsRun(n, runs.Max(r => r.Seconds), Percentiles.Of(runs.SelectMany(r => r.Interim)), Percentiles.Of(runs.SelectMany(r => r.Final)),
+    private static async Task<StreamsRun> RunStreamsAsync(WavFusionClient client, string clip, int n, string label, CancellationToken token) =>
+        (await RunSpreadAsync([client], clip, n, label, token).ConfigureAwait(false)).Run;
+
+    private static StreamsRun Summarise(StreamResult[] runs) =>
+        new(runs.Length, runs.Max(r => r.Seconds), Percentiles.Of(runs.SelectMany(r => r.Interim)), Percentiles.Of(runs.SelectMany(r => r.Final)),
             runs.Sum(r => r.Summary is null ? 0 : r.Summary.Dropped.Values.Sum(v => (long)v)),
             runs.Count(r => r.Summary?.Reason == SessionSummary.Types.EndReason.Completed), runs.Sum(r => r.Events));
-    }
 
     /// <summary>One stream of <paramref name="clip"/> through the product's media feed; wall time from the config to the summary.</summary>
     private static async Task<StreamResult> StreamAsync(WavFusionClient client, string clip, string label, double speed, CancellationToken token)
     {
         var options = new MediaFeedOptions { Label = label, Speed = speed, InterimResults = true };
         List<double> interim = [], final = [];
+        List<long> arrivals = [];
         int events = 0;
         SessionSummary? summary = null;
+        string? session = null;
         var clock = Stopwatch.StartNew();
         await foreach (var e in client.StreamAsync(options.Config(), MediaFeed.FromFile(clip, options, token), token).ConfigureAwait(false))
         {
+            arrivals.Add(Stopwatch.GetTimestamp());
+            session ??= e.SessionId;
             events++;
             if (e.Result is { } result) (result.IsFinal ? final : interim).Add(result.LatencyMs);
             if (e.Summary is not null) summary = e.Summary;
         }
-        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, events, summary);
+        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, events, summary, session, arrivals);
     }
 
     /// <summary>
