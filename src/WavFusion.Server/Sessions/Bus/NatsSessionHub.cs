@@ -68,7 +68,7 @@ public sealed class NatsSessionHub : ISessionHub
         _nats.ConnectionDisconnected += (_, _) =>
         {
             Interlocked.Increment(ref _reconnects);
-            _log.LogWarning("bus: lost NATS at {Url}; reconnecting", _bus.Url);
+            _log.LogWarning("bus: lost NATS at {Url}; reconnecting", _bus.RedactedUrl);
             return ValueTask.CompletedTask;
         };
         // A replica that reads the bus too slowly loses messages in the client's bounded queue (never grows): counted.
@@ -217,7 +217,10 @@ public sealed class NatsSessionHub : ISessionHub
             PublishTimeoutOnDisconnected = true,
             CommandTimeout = TimeSpan.FromSeconds(2),
             SubPendingChannelCapacity = 65_536,
-            AuthOpts = bus.CredentialsFile is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = bus.CredentialsFile },
+            // A refused credential is retried like an outage (the NATS server's accounts may be fixed while replicas run),
+            // never given up on: bus_connected stays 0 and the log says why meanwhile.
+            IgnoreAuthErrorAbort = true,
+            AuthOpts = NatsAuthOpts.Default with { CredsFile = bus.CredentialsFile, NKeyFile = bus.NKeyFile },
             TlsOpts = new NatsTlsOpts
             {
                 Mode = tls.Required ? TlsMode.Require : TlsMode.Auto,
@@ -226,6 +229,60 @@ public sealed class NatsSessionHub : ISessionHub
                 KeyFile = tls.KeyFile,
             },
         };
+    }
+
+    /// <summary>
+    /// One attempt to connect with <paramref name="bus"/>'s URL, credentials and TLS, apart from a hub's own connection
+    /// (which retries forever and never says why): serve's start-up check. NATS that cannot be reached is
+    /// <see cref="BusReachability.Unreachable"/> (a replica starts anyway, and the bus comes when NATS does); a NATS
+    /// server that answers and refuses this replica (its credentials, or TLS) is <see cref="BusReachability.Refused"/>,
+    /// a configuration error that waiting does not mend.
+    /// </summary>
+    public static async Task<BusProbe> ProbeAsync(BusOptions bus, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        var options = ConnectionOptions(bus, "probe", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance) with
+        {
+            RetryOnInitialConnect = false,
+            MaxReconnectRetry = 0,
+            ConnectTimeout = timeout,
+        };
+        try
+        {
+            await using var probe = new NatsConnection(options);
+            await probe.ConnectAsync().AsTask().WaitAsync(timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            return new BusProbe(BusReachability.Connected, null);
+        }
+#pragma warning disable CA1031 // every failure is an answer here: classified, never thrown
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Classify(e);
+        }
+    }
+
+    /// <summary>What a failed connection attempt says: refused (the server answered no) or unreachable.</summary>
+    internal static BusProbe Classify(Exception e)
+    {
+        string innermost = e.Message;
+        for (var x = e; x is not null; x = x.InnerException)
+        {
+            switch (x)
+            {
+                case NatsServerException { IsAuthError: true } auth:
+                    return Refused($"NATS refused this replica's credentials ({auth.Error}): check the user and password or token in bus.url, bus.credentials_file or bus.nkey_file");
+                case NatsServerException server:
+                    return Refused($"NATS refused the connection ({server.Error})");
+                case System.Security.Authentication.AuthenticationException tls:
+                    return Refused($"the TLS handshake with NATS failed ({tls.Message}): check bus.tls (ca_file for a private CA, cert_file and key_file where NATS verifies clients)");
+                case NatsException n when n.Message.Contains("TLS", StringComparison.Ordinal) || n.Message.StartsWith("Failed to load credentials", StringComparison.Ordinal):
+                    return Refused(n.Message);
+            }
+            innermost = x.Message;
+        }
+        return new BusProbe(BusReachability.Unreachable, BusOptions.Redact(innermost));
+
+        static BusProbe Refused(string reason) => new(BusReachability.Refused, BusOptions.Redact(reason));
     }
 
     /// <summary>The host name (a pod's name in Kubernetes) and a random suffix, so two processes on one host differ.</summary>
@@ -268,7 +325,7 @@ public sealed class NatsSessionHub : ISessionHub
 
     private async ValueTask OnConnectedAsync(object? sender, NatsEventArgs args)
     {
-        _log.LogInformation("bus: connected to NATS at {Url} as replica {Replica}", _bus.Url, ReplicaId);
+        _log.LogInformation("bus: connected to NATS at {Url} as replica {Replica}", _bus.RedactedUrl, ReplicaId);
         // Who else is there: every replica answers a hello with its heartbeat, so the list is whole at once.
         _outbox.Send(Subjects.Hello, [], Headers("hello", null));
         SendHeartbeat();
@@ -618,3 +675,16 @@ public sealed class NatsSessionHub : ISessionHub
         public ValueTask DisposeAsync() => live?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }
+
+/// <summary>What <see cref="NatsSessionHub.ProbeAsync"/> found.</summary>
+public enum BusReachability
+{
+    Connected,
+    /// <summary>No answer (NATS down, a wrong host or port): a replica starts anyway and connects when NATS comes.</summary>
+    Unreachable,
+    /// <summary>NATS answered and refused this replica: wrong credentials or TLS settings.</summary>
+    Refused,
+}
+
+/// <summary>A start-up check's outcome and, unless connected, why (passwords and tokens hidden).</summary>
+public sealed record BusProbe(BusReachability State, string? Reason);
