@@ -220,7 +220,9 @@ public sealed class NatsSessionHub : ISessionHub
             // A refused credential is retried like an outage (the NATS server's accounts may be fixed while replicas run),
             // never given up on: bus_connected stays 0 and the log says why meanwhile.
             IgnoreAuthErrorAbort = true,
-            AuthOpts = NatsAuthOpts.Default with { CredsFile = bus.CredentialsFile, NKeyFile = bus.NKeyFile },
+            AuthOpts = bus.NKeyFile is not null ? NKeyAuth(bus.NKeyFile)
+                : bus.CredentialsFile is not null ? NatsAuthOpts.Default with { CredsFile = CheckedCreds(bus.CredentialsFile) }
+                : NatsAuthOpts.Default,
             TlsOpts = new NatsTlsOpts
             {
                 Mode = tls.Required ? TlsMode.Require : TlsMode.Auto,
@@ -229,6 +231,52 @@ public sealed class NatsSessionHub : ISessionHub
                 KeyFile = tls.KeyFile,
             },
         };
+    }
+
+    /// <summary><paramref name="path"/>, once it is seen to hold a user JWT and a seed (as `nsc` writes a .creds file).</summary>
+    private static string CheckedCreds(string path)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"bus.credentials_file {path}: {e.Message}", e);
+        }
+        if (!lines.Any(l => l.Contains("BEGIN NATS USER JWT", StringComparison.Ordinal)) || !lines.Any(l => l.Contains("BEGIN USER NKEY SEED", StringComparison.Ordinal)))
+            throw new InvalidDataException($"bus.credentials_file {path}: not a NATS .creds file (a user JWT and its NKey seed, as nsc writes them)");
+        return path;
+    }
+
+    /// <summary>
+    /// The user seed in <paramref name="path"/> (the line starting "SU", as `nk -gen user` writes it) and its public key,
+    /// derived here so the file needs nothing else.
+    /// </summary>
+    private static NatsAuthOpts NKeyAuth(string path)
+    {
+        string? seed;
+        try
+        {
+            seed = File.ReadLines(path).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"bus.nkey_file {path}: {e.Message}", e);
+        }
+        if (seed is null) throw new InvalidDataException($"bus.nkey_file {path}: no user NKey seed in it (a line starting SU)");
+        try
+        {
+            using var pair = NATS.NKeys.KeyPair.FromSeed(seed.AsSpan());
+            return NatsAuthOpts.Default with { Seed = seed, NKey = pair.GetPublicKey() };
+        }
+#pragma warning disable CA1031 // whatever the decoder throws, the file holds no usable seed; the seed itself is never shown
+        catch (Exception e) when (e is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            throw new InvalidDataException($"bus.nkey_file {path}: its SU line is not a valid NKey seed ({e.GetType().Name})", e);
+        }
     }
 
     /// <summary>
@@ -264,8 +312,10 @@ public sealed class NatsSessionHub : ISessionHub
     /// <summary>What a failed connection attempt says: refused (the server answered no) or unreachable.</summary>
     internal static BusProbe Classify(Exception e)
     {
-        string innermost = e.Message;
-        for (var x = e; x is not null; x = x.InnerException)
+        var chain = new List<Exception>();
+        for (var x = e; x is not null; x = x.InnerException) chain.Add(x);
+        // The most telling first: what NATS said, then what TLS said, then the client's own words.
+        foreach (var x in chain)
         {
             switch (x)
             {
@@ -274,13 +324,15 @@ public sealed class NatsSessionHub : ISessionHub
                 case NatsServerException server:
                     return Refused($"NATS refused the connection ({server.Error})");
                 case System.Security.Authentication.AuthenticationException tls:
-                    return Refused($"the TLS handshake with NATS failed ({tls.Message}): check bus.tls (ca_file for a private CA, cert_file and key_file where NATS verifies clients)");
-                case NatsException n when n.Message.Contains("TLS", StringComparison.Ordinal) || n.Message.StartsWith("Failed to load credentials", StringComparison.Ordinal):
-                    return Refused(n.Message);
+                    return Refused($"the TLS handshake with NATS failed ({tls.Message}): check bus.tls.ca_file (the CA that signed NATS's certificate) and the host in bus.url");
             }
-            innermost = x.Message;
         }
-        return new BusProbe(BusReachability.Unreachable, BusOptions.Redact(innermost));
+        // NATS's TLS alert (a client certificate it does not accept) reaches .NET as OpenSSL's error.
+        if (chain.FirstOrDefault(x => x.GetType().Name.Contains("Ssl", StringComparison.Ordinal) || x.Message.Contains("SSL routines", StringComparison.Ordinal)) is { } ssl)
+            return Refused($"NATS ended the TLS handshake ({ssl.Message}): check bus.tls.cert_file and key_file (NATS verifies clients)");
+        if (chain.OfType<NatsException>().FirstOrDefault(n => n.Message.Contains("TLS", StringComparison.Ordinal) || n.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)) is { } said)
+            return Refused(said.Message);
+        return new BusProbe(BusReachability.Unreachable, BusOptions.Redact(chain[^1].Message));
 
         static BusProbe Refused(string reason) => new(BusReachability.Refused, BusOptions.Redact(reason));
     }
