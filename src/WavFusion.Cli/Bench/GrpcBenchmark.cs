@@ -53,7 +53,7 @@ internal static partial class GrpcBenchmark
     {
         var streams = new Option<string>("--streams") { Description = "comma-separated counts of concurrent real-time streams to try, in order", DefaultValueFactory = _ => "1,2,4,8,12,16" };
         var watchers = new Option<int>("--watchers") { Description = "watchers of all sessions for the fan-out measurement (0 skips it)", DefaultValueFactory = _ => 1000 };
-        var watchStreams = new Option<int>("--watch-streams") { Description = "real-time streams producing events while the watchers watch (at most the largest sustained count)", DefaultValueFactory = _ => 4 };
+        var watchStreams = new Option<int>("--watch-streams") { Description = "real-time streams producing events while the watchers watch (at most the largest sustained count); with --replicas, the streams of every run, spread over the replicas", DefaultValueFactory = _ => 4 };
         var file = new Option<FileInfo?>("--file") { Description = "the clip each stream sends, in real time; default samples/jfk.flac" };
         var seconds = new Option<double>("--seconds") { Description = "send only the clip's first seconds (0: all of it)", DefaultValueFactory = _ => 0 };
         var repeats = new Option<int>("--repeats") { Description = "pairs of runs without and with the watchers", DefaultValueFactory = _ => 2 };
