@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using WavFusion.Api.V1;
 using WavFusion.Server.Dashboard;
 
@@ -63,6 +64,7 @@ public sealed record ServerOptions
         Bus = Bus with
         {
             CredentialsFile = Bus.CredentialsFile is null ? null : Path.GetFullPath(Bus.CredentialsFile, folder),
+            NKeyFile = Bus.NKeyFile is null ? null : Path.GetFullPath(Bus.NKeyFile, folder),
             Tls = Bus.Tls with
             {
                 CaFile = Bus.Tls.CaFile is null ? null : Path.GetFullPath(Bus.Tls.CaFile, folder),
@@ -195,16 +197,22 @@ public sealed record ShutdownOptions
 /// Where sessions and their events are shared (DESIGN.md §8): <c>inprocess</c> (one server, the default: no NATS
 /// needed) or <c>nats</c> (many replicas behind a gRPC load balancer, each serving ListSessions and Watch for all).
 /// </summary>
-public sealed record BusOptions
+public sealed partial record BusOptions
 {
     public const string InProcess = "inprocess";
     public const string Nats = "nats";
 
     [JsonPropertyName("kind")] public string Kind { get; init; } = InProcess;
-    /// <summary>The NATS server(s), comma-separated (nats://host:4222, tls://host:4222); user:password@ in a URL works too.</summary>
+    /// <summary>
+    /// The NATS server(s), comma-separated (nats://host:4222, tls://host:4222); nats://user:password@host or
+    /// nats://token@host for a NATS server with user/password or token authorization. Logs and errors show it with the
+    /// password or token hidden (<see cref="RedactedUrl"/>).
+    /// </summary>
     [JsonPropertyName("url")] public string Url { get; init; } = "nats://127.0.0.1:4222";
-    /// <summary>A NATS .creds file (JWT and NKey seed), relative to the config file.</summary>
+    /// <summary>A NATS .creds file (a user JWT and its NKey seed; NATS in operator/JWT mode), relative to the config file.</summary>
     [JsonPropertyName("credentials_file")] public string? CredentialsFile { get; init; }
+    /// <summary>A file holding a user's NKey seed ("SU..."), for a NATS server that lists the user's public NKey; relative to the config file.</summary>
+    [JsonPropertyName("nkey_file")] public string? NKeyFile { get; init; }
     [JsonPropertyName("tls")] public BusTlsOptions Tls { get; init; } = new();
     /// <summary>The first token of every subject; replicas that should see each other share it.</summary>
     [JsonPropertyName("subject_prefix")] public string SubjectPrefix { get; init; } = "wavfusion";
@@ -235,9 +243,34 @@ public sealed record BusOptions
         if (BufferMessages <= 0) throw new InvalidDataException($"{source}: bus.buffer_messages must be positive, got {BufferMessages}");
         if (!(ReconnectSeconds > 0)) throw new InvalidDataException($"{source}: bus.reconnect_seconds must be positive");
         if (Tls.KeyFile is not null && Tls.CertFile is null) throw new InvalidDataException($"{source}: bus.tls.key_file needs bus.tls.cert_file");
-        if (CredentialsFile is not null && !File.Exists(Path.GetFullPath(CredentialsFile, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".")))
-            throw new InvalidDataException($"{source}: bus.credentials_file {CredentialsFile} not found");
+        if (Tls.CertFile is not null && Tls.KeyFile is null) throw new InvalidDataException($"{source}: bus.tls.cert_file needs bus.tls.key_file");
+        if (CredentialsFile is not null && NKeyFile is not null)
+            throw new InvalidDataException($"{source}: bus.credentials_file and bus.nkey_file are two ways to authenticate to NATS: give one");
+        MustExist(source, "bus.credentials_file", CredentialsFile);
+        MustExist(source, "bus.nkey_file", NKeyFile);
+        MustExist(source, "bus.tls.ca_file", Tls.CaFile);
+        MustExist(source, "bus.tls.cert_file", Tls.CertFile);
+        MustExist(source, "bus.tls.key_file", Tls.KeyFile);
         JetStream.Validate(source);
+    }
+
+    /// <summary><see cref="Url"/> with passwords and tokens hidden: what logs and errors may show.</summary>
+    [JsonIgnore] public string RedactedUrl => Redact(Url);
+
+    /// <summary>
+    /// A NATS URL (or a comma-separated list, or a message naming one) with the secret of each user-info part hidden:
+    /// user:password@ keeps the user, a lone token@ is hidden whole.
+    /// </summary>
+    public static string Redact(string text) =>
+        UserInfo().Replace(text ?? "", m => m.Groups["user"].Success ? $"{m.Groups["scheme"].Value}{m.Groups["user"].Value}:***@" : $"{m.Groups["scheme"].Value}***@");
+
+    [GeneratedRegex(@"(?<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?:(?<user>[^:@/\s,]*):)?[^@/\s,]+@")]
+    private static partial Regex UserInfo();
+
+    private static void MustExist(string source, string key, string? path)
+    {
+        if (path is not null && !File.Exists(Path.GetFullPath(path, Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".")))
+            throw new InvalidDataException($"{source}: {key} {path} not found");
     }
 
     /// <summary>A NATS subject token we create: no dots, wildcards or spaces.</summary>

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using WavFusion.Api.V1;
 using WavFusion.Server;
@@ -68,14 +66,14 @@ internal static class BusBenchmark
 
     private static async Task RunAsync(string? url, int events, double rate, double seconds, int watchers, double workMs, bool jetstream, CancellationToken token)
     {
-        Process? server = null;
-        string? store = null;
+        NatsServerRunner? server = null;
         try
         {
             if (url is null)
             {
-                (server, store, url) = await StartNatsAsync().ConfigureAwait(false);
-                Console.WriteLine($"nats-server started on {url} (JetStream store {store})");
+                server = await NatsServerRunner.StartAsync(jetStream: true).ConfigureAwait(false);
+                url = server.Url;
+                Console.WriteLine($"nats-server started on {url} (JetStream store {server.Store})");
             }
             await using var a = new NatsSessionHub(Options(url, "bench-a", watchers, jetstream), NullLoggerFactory.Instance);
             await using var b = new NatsSessionHub(Options(url, "bench-b", watchers, jetstream), NullLoggerFactory.Instance);
@@ -95,13 +93,7 @@ internal static class BusBenchmark
         }
         finally
         {
-            if (server is { HasExited: false })
-            {
-                server.Kill();
-                await server.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            server?.Dispose();
-            if (store is not null) Directory.Delete(store, recursive: true);
+            if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -290,33 +282,4 @@ internal static class BusBenchmark
     /// <summary>An event the size of a speech event, carrying its publish time (Stopwatch ticks) in its offset.</summary>
     private static StreamingRecognizeResponse Stamped(string session, int i) =>
         new() { SessionId = session, SpeechEvent = new SpeechEvent { OffsetMs = Stopwatch.GetTimestamp(), Channel = (uint)(i & 1) } };
-
-    private static async Task<(Process Server, string Store, string Url)> StartNatsAsync()
-    {
-        string? executable = new[] { "/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin" }
-            .Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-            .Select(d => Path.Combine(d, "nats-server")).FirstOrDefault(File.Exists)
-            ?? throw new FileNotFoundException("nats-server: not found (apt-get install nats-server, or give --nats URL)");
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        string store = Directory.CreateTempSubdirectory("wavfusion-bench-nats-").FullName;
-        var psi = new ProcessStartInfo(executable) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-js", "-sd", store }) psi.ArgumentList.Add(arg);
-        var process = Process.Start(psi) ?? throw new IOException($"{executable}: cannot start");
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("Server is ready", StringComparison.Ordinal) == true) ready.TrySetResult(); };
-        process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Server is ready", StringComparison.Ordinal) == true) ready.TrySetResult(); };
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        if (await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(20))).ConfigureAwait(false) != ready.Task)
-        {
-            if (!process.HasExited) process.Kill();
-            throw new IOException($"{executable}: did not start on 127.0.0.1:{port}");
-        }
-        return (process, store, $"nats://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}");
-    }
 }

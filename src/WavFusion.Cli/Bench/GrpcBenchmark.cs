@@ -22,7 +22,7 @@ namespace WavFusion.Cli.Bench;
 /// judged by their processing_ms (from the detector's decision to the result), printed beside their latency_ms, and
 /// interim results (no such wait; the two are equal) by their latency_ms.
 /// </summary>
-internal static class GrpcBenchmark
+internal static partial class GrpcBenchmark
 {
     /// <summary>A stream count is sustained when every stream completes, nothing is dropped and p95 stays below this.</summary>
     public const double TargetP95Ms = 250;
@@ -31,7 +31,8 @@ internal static class GrpcBenchmark
 
     private sealed record Settings(int[] Streams, int Watchers, int WatchStreams, string File, double Seconds, int Repeats, string? Model, bool All);
 
-    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, List<double> FinalProcessing, int Events, SessionSummary? Summary);
+    /// <summary>One stream's outcome; <paramref name="Arrivals"/>: when each of its events reached the producer (Stopwatch ticks), in order.</summary>
+    private sealed record StreamResult(double Seconds, List<double> Interim, List<double> Final, List<double> FinalProcessing, int Events, SessionSummary? Summary, string? SessionId, List<long> Arrivals);
 
     private sealed record StreamsRun(int Streams, double CompletionSeconds, Percentiles Interim, Percentiles Final, Percentiles FinalProcessing, long Drops, int Completed, int Events)
     {
@@ -53,16 +54,19 @@ internal static class GrpcBenchmark
     {
         var streams = new Option<string>("--streams") { Description = "comma-separated counts of concurrent real-time streams to try, in order", DefaultValueFactory = _ => "1,2,4,8,12,16" };
         var watchers = new Option<int>("--watchers") { Description = "watchers of all sessions for the fan-out measurement (0 skips it)", DefaultValueFactory = _ => 1000 };
-        var watchStreams = new Option<int>("--watch-streams") { Description = "real-time streams producing events while the watchers watch (at most the largest sustained count)", DefaultValueFactory = _ => 4 };
+        var watchStreams = new Option<int>("--watch-streams") { Description = "real-time streams producing events while the watchers watch (at most the largest sustained count); with --replicas, the streams of every run, spread over the replicas", DefaultValueFactory = _ => 4 };
         var file = new Option<FileInfo?>("--file") { Description = "the clip each stream sends, in real time; default samples/jfk.flac" };
         var seconds = new Option<double>("--seconds") { Description = "send only the clip's first seconds (0: all of it)", DefaultValueFactory = _ => 0 };
         var repeats = new Option<int>("--repeats") { Description = "pairs of runs without and with the watchers", DefaultValueFactory = _ => 2 };
         var model = new Option<DirectoryInfo?>("--model") { Description = "a model folder for the server; default the bundled demo model" };
         var all = new Option<bool>("--all") { Description = "try every stream count, not only up to the first that is not sustained" };
-        var quick = new Option<bool>("--quick") { Description = "a smoke run: 1 and 2 streams of a 4 s clip, 20 watchers, one pair of runs" };
+        var quick = new Option<bool>("--quick") { Description = "a smoke run: 1 and 2 streams of a 4 s clip, 20 watchers, one pair of runs (with --replicas: one stream per replica)" };
+        var replicas = new Option<int>("--replicas") { Description = "serve processes sharing sessions over the bus (2 or more need --bus nats); with several, the bus is measured instead of the stream counts", DefaultValueFactory = _ => 1 };
+        var bus = new Option<string>("--bus") { Description = "the replicas' session hub: inprocess, or nats (a nats-server started on a free loopback port)", DefaultValueFactory = _ => "inprocess" };
+        bus.AcceptOnlyFromAmong("inprocess", "nats");
         var command = new Command("grpc", "Measure a real server process: concurrent real-time streams sustained, events delivered to many watchers, the producers' slowdown")
         {
-            streams, watchers, watchStreams, file, seconds, repeats, model, all, quick,
+            streams, watchers, watchStreams, file, seconds, repeats, model, all, quick, replicas, bus,
         };
         command.SetAction(async (parse, token) =>
         {
@@ -80,12 +84,24 @@ internal static class GrpcBenchmark
             var settings = new Settings(counts, parse.GetValue(watchers), parse.GetValue(watchStreams),
                 parse.GetValue(file)?.FullName ?? ProductPaths.SampleSpeech, parse.GetValue(seconds), parse.GetValue(repeats),
                 parse.GetValue(model)?.FullName, parse.GetValue(all));
-            if (parse.GetValue(quick)) settings = settings with { Streams = [1, 2], Watchers = Math.Min(settings.Watchers, 20), WatchStreams = 1, Seconds = 4, Repeats = 1 };
+            int replicaCount = parse.GetValue(replicas);
+            bool nats = parse.GetValue(bus) == "nats";
+            if (replicaCount is < 1 or > 8) throw new OptionValueException("--replicas", $"{replicaCount} is not 1 to 8");
+            if (replicaCount > 1 && !nats) throw new OptionValueException("--replicas", $"{replicaCount} replicas need --bus nats (an in-process hub shares no sessions between processes)");
+            if (nats && replicaCount < 2) throw new OptionValueException("--bus", "nats needs --replicas 2 or more (one replica's watchers never read the bus)");
+            if (parse.GetValue(quick))
+                settings = settings with { Streams = [1, 2], Watchers = Math.Min(settings.Watchers, 20), WatchStreams = nats ? replicaCount : 1, Seconds = 4, Repeats = 1 };
             if (settings.Watchers is < 0 or > 100_000) throw new OptionValueException("--watchers", $"{settings.Watchers} is not 0 to 100000");
             if (settings.WatchStreams < 1) throw new OptionValueException("--watch-streams", "must be at least 1");
             if (settings.Repeats < 1) throw new OptionValueException("--repeats", "must be at least 1");
             if (!(settings.Seconds >= 0)) throw new OptionValueException("--seconds", "must not be negative");
             if (!File.Exists(settings.File)) throw new FileNotFoundException($"{settings.File}: clip not found", settings.File);
+            if (nats)
+            {
+                if (NatsServerRunner.Find() is null) throw new FileNotFoundException(NatsServerRunner.Missing);
+                await RunReplicasAsync(settings, replicaCount, token).ConfigureAwait(false);
+                return 0;
+            }
             await RunAsync(settings, token).ConfigureAwait(false);
             return 0;
         });
@@ -183,25 +199,28 @@ internal static class GrpcBenchmark
         return (path, audio.Samples.Length / 16_000.0);
     }
 
-    private static async Task<StreamsRun> RunStreamsAsync(WavFusionClient client, string clip, int n, string label, CancellationToken token)
-    {
-        var runs = await Task.WhenAll(Enumerable.Range(0, n).Select(i => Task.Run(() => StreamAsync(client, clip, $"{label}-{i}", speed: 1, token), token)))
-            .ConfigureAwait(false);
-        return new StreamsRun(n, runs.Max(r => r.Seconds), Percentiles.Of(runs.SelectMany(r => r.Interim)), Percentiles.Of(runs.SelectMany(r => r.Final)),
+    private static async Task<StreamsRun> RunStreamsAsync(WavFusionClient client, string clip, int n, string label, CancellationToken token) =>
+        (await RunSpreadAsync([client], clip, n, label, token).ConfigureAwait(false)).Run;
+
+    private static StreamsRun Summarise(StreamResult[] runs) =>
+        new(runs.Length, runs.Max(r => r.Seconds), Percentiles.Of(runs.SelectMany(r => r.Interim)), Percentiles.Of(runs.SelectMany(r => r.Final)),
             Percentiles.Of(runs.SelectMany(r => r.FinalProcessing)), runs.Sum(r => r.Summary is null ? 0 : r.Summary.Dropped.Values.Sum(v => (long)v)),
             runs.Count(r => r.Summary?.Reason == SessionSummary.Types.EndReason.Completed), runs.Sum(r => r.Events));
-    }
 
     /// <summary>One stream of <paramref name="clip"/> through the product's media feed; wall time from the config to the summary.</summary>
     private static async Task<StreamResult> StreamAsync(WavFusionClient client, string clip, string label, double speed, CancellationToken token)
     {
         var options = new MediaFeedOptions { Label = label, Speed = speed, InterimResults = true };
         List<double> interim = [], final = [], finalProcessing = [];
+        List<long> arrivals = [];
         int events = 0;
         SessionSummary? summary = null;
+        string? session = null;
         var clock = Stopwatch.StartNew();
         await foreach (var e in client.StreamAsync(options.Config(), MediaFeed.FromFile(clip, options, token), token).ConfigureAwait(false))
         {
+            arrivals.Add(Stopwatch.GetTimestamp());
+            session ??= e.SessionId;
             events++;
             if (e.Result is { } result)
             {
@@ -210,7 +229,7 @@ internal static class GrpcBenchmark
             }
             if (e.Summary is not null) summary = e.Summary;
         }
-        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, finalProcessing, events, summary);
+        return new StreamResult(clock.Elapsed.TotalSeconds, interim, final, finalProcessing, events, summary, session, arrivals);
     }
 
     /// <summary>

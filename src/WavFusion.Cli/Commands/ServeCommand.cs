@@ -52,7 +52,11 @@ internal static class ServeCommand
         {
             throw new OptionValueException("--listen", e.Message);
         }
-        var options = ServerOptions.Load(configPath ?? ProductPaths.Config("server.json"));
+        string configFile = configPath ?? ProductPaths.Config("server.json");
+        var options = ServerOptions.Load(configFile);
+        // While the model loads: NATS that refuses this replica (credentials, TLS) is a configuration error, reported
+        // now; NATS that is down is an outage the replica rides out (streams served, bus events dropped and counted).
+        var probe = options.Bus.IsNats ? NatsSessionHub.ProbeAsync(options.Bus, TimeSpan.FromSeconds(5)) : null;
         var keys = keysPath is null ? null : ApiKeySet.Load(keysPath);
         ServerHost.CheckExposure(listen, keys, options);
         var liveOptions = LiveOptions.Load(liveConfigPath ?? ProductPaths.Config("live.json"));
@@ -63,6 +67,9 @@ internal static class ServeCommand
             AsrBackends.Parse(asr));
 
         await using var runtime = LiveRuntime.Load(liveOptions, models, withFaces: true);
+        var reached = probe is null ? null : await probe.ConfigureAwait(false);
+        if (reached is { State: BusReachability.Refused })
+            throw new InvalidDataException($"{configFile}: bus.url {options.Bus.RedactedUrl}: {reached.Reason}");
         await using var app = ServerHost.Build(new ServerSetup(runtime, options, keys, listen));
         await app.StartAsync().ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
@@ -76,9 +83,9 @@ internal static class ServeCommand
         if (hub is NatsSessionHub nats)
         {
             bool connected = await nats.WaitConnectedAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
-            Console.Error.WriteLine($"bus: NATS {options.Bus.Url} as replica {nats.ReplicaId}"
+            Console.Error.WriteLine($"bus: NATS {options.Bus.RedactedUrl} as replica {nats.ReplicaId}"
                                     + (options.Bus.JetStream.Enabled ? $", events retained in JetStream stream {options.Bus.JetStream.Stream}" : "")
-                                    + (connected ? "" : " (not reachable yet: streams are served, bus events dropped and counted until it is)"));
+                                    + (connected ? "" : $" (not reachable yet{(reached?.Reason is { } why ? $": {why}" : "")}: streams are served, bus events dropped and counted until it is; wavfusion_bus_connected is 0 meanwhile)"));
         }
         Console.Error.WriteLine($"model {runtime.Bundle.Folder} (version {runtime.Bundle.ModelVersion}); "
                                 + (keys is null ? "open (no API keys file), loopback only" : $"{keys.Count} API key(s)")

@@ -68,7 +68,7 @@ public sealed class NatsSessionHub : ISessionHub
         _nats.ConnectionDisconnected += (_, _) =>
         {
             Interlocked.Increment(ref _reconnects);
-            _log.LogWarning("bus: lost NATS at {Url}; reconnecting", _bus.Url);
+            _log.LogWarning("bus: lost NATS at {Url}; reconnecting", _bus.RedactedUrl);
             return ValueTask.CompletedTask;
         };
         // A replica that reads the bus too slowly loses messages in the client's bounded queue (never grows): counted.
@@ -217,7 +217,12 @@ public sealed class NatsSessionHub : ISessionHub
             PublishTimeoutOnDisconnected = true,
             CommandTimeout = TimeSpan.FromSeconds(2),
             SubPendingChannelCapacity = 65_536,
-            AuthOpts = bus.CredentialsFile is null ? NatsAuthOpts.Default : NatsAuthOpts.Default with { CredsFile = bus.CredentialsFile },
+            // A refused credential is retried like an outage (the NATS server's accounts may be fixed while replicas run),
+            // never given up on: bus_connected stays 0 and the log says why meanwhile.
+            IgnoreAuthErrorAbort = true,
+            AuthOpts = bus.NKeyFile is not null ? NKeyAuth(bus.NKeyFile)
+                : bus.CredentialsFile is not null ? NatsAuthOpts.Default with { CredsFile = CheckedCreds(bus.CredentialsFile) }
+                : NatsAuthOpts.Default,
             TlsOpts = new NatsTlsOpts
             {
                 Mode = tls.Required ? TlsMode.Require : TlsMode.Auto,
@@ -226,6 +231,110 @@ public sealed class NatsSessionHub : ISessionHub
                 KeyFile = tls.KeyFile,
             },
         };
+    }
+
+    /// <summary><paramref name="path"/>, once it is seen to hold a user JWT and a seed (as `nsc` writes a .creds file).</summary>
+    private static string CheckedCreds(string path)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"bus.credentials_file {path}: {e.Message}", e);
+        }
+        if (!lines.Any(l => l.Contains("BEGIN NATS USER JWT", StringComparison.Ordinal)) || !lines.Any(l => l.Contains("BEGIN USER NKEY SEED", StringComparison.Ordinal)))
+            throw new InvalidDataException($"bus.credentials_file {path}: not a NATS .creds file (a user JWT and its NKey seed, as nsc writes them)");
+        return path;
+    }
+
+    /// <summary>
+    /// The user seed in <paramref name="path"/> (the line starting "SU", as `nk -gen user` writes it) and its public key,
+    /// derived here so the file needs nothing else.
+    /// </summary>
+    private static NatsAuthOpts NKeyAuth(string path)
+    {
+        string? seed;
+        try
+        {
+            seed = File.ReadLines(path).Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("SU", StringComparison.Ordinal));
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"bus.nkey_file {path}: {e.Message}", e);
+        }
+        if (seed is null) throw new InvalidDataException($"bus.nkey_file {path}: no user NKey seed in it (a line starting SU)");
+        try
+        {
+            using var pair = NATS.NKeys.KeyPair.FromSeed(seed.AsSpan());
+            return NatsAuthOpts.Default with { Seed = seed, NKey = pair.GetPublicKey() };
+        }
+#pragma warning disable CA1031 // whatever the decoder throws, the file holds no usable seed; the seed itself is never shown
+        catch (Exception e) when (e is not OutOfMemoryException)
+#pragma warning restore CA1031
+        {
+            throw new InvalidDataException($"bus.nkey_file {path}: its SU line is not a valid NKey seed ({e.GetType().Name})", e);
+        }
+    }
+
+    /// <summary>
+    /// One attempt to connect with <paramref name="bus"/>'s URL, credentials and TLS, apart from a hub's own connection
+    /// (which retries forever and never says why): serve's start-up check. NATS that cannot be reached is
+    /// <see cref="BusReachability.Unreachable"/> (a replica starts anyway, and the bus comes when NATS does); a NATS
+    /// server that answers and refuses this replica (its credentials, or TLS) is <see cref="BusReachability.Refused"/>,
+    /// a configuration error that waiting does not mend.
+    /// </summary>
+    public static async Task<BusProbe> ProbeAsync(BusOptions bus, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        var options = ConnectionOptions(bus, "probe", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance) with
+        {
+            RetryOnInitialConnect = false,
+            MaxReconnectRetry = 0,
+            ConnectTimeout = timeout,
+        };
+        try
+        {
+            await using var probe = new NatsConnection(options);
+            await probe.ConnectAsync().AsTask().WaitAsync(timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            return new BusProbe(BusReachability.Connected, null);
+        }
+#pragma warning disable CA1031 // every failure is an answer here: classified, never thrown
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return Classify(e);
+        }
+    }
+
+    /// <summary>What a failed connection attempt says: refused (the server answered no) or unreachable.</summary>
+    internal static BusProbe Classify(Exception e)
+    {
+        var chain = new List<Exception>();
+        for (var x = e; x is not null; x = x.InnerException) chain.Add(x);
+        // The most telling first: what NATS said, then what TLS said, then the client's own words.
+        foreach (var x in chain)
+        {
+            switch (x)
+            {
+                case NatsServerException { IsAuthError: true } auth:
+                    return Refused($"NATS refused this replica's credentials ({auth.Error}): check the user and password or token in bus.url, bus.credentials_file or bus.nkey_file");
+                case NatsServerException server:
+                    return Refused($"NATS refused the connection ({server.Error})");
+                case System.Security.Authentication.AuthenticationException tls:
+                    return Refused($"the TLS handshake with NATS failed ({tls.Message}): check bus.tls.ca_file (the CA that signed NATS's certificate) and the host in bus.url");
+            }
+        }
+        // NATS's TLS alert (a client certificate it does not accept) reaches .NET as OpenSSL's error.
+        if (chain.FirstOrDefault(x => x.GetType().Name.Contains("Ssl", StringComparison.Ordinal) || x.Message.Contains("SSL routines", StringComparison.Ordinal)) is { } ssl)
+            return Refused($"NATS ended the TLS handshake ({ssl.Message}): check bus.tls.cert_file and key_file (NATS verifies clients)");
+        if (chain.OfType<NatsException>().FirstOrDefault(n => n.Message.Contains("TLS", StringComparison.Ordinal) || n.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)) is { } said)
+            return Refused(said.Message);
+        return new BusProbe(BusReachability.Unreachable, BusOptions.Redact(chain[^1].Message));
+
+        static BusProbe Refused(string reason) => new(BusReachability.Refused, BusOptions.Redact(reason));
     }
 
     /// <summary>The host name (a pod's name in Kubernetes) and a random suffix, so two processes on one host differ.</summary>
@@ -268,7 +377,7 @@ public sealed class NatsSessionHub : ISessionHub
 
     private async ValueTask OnConnectedAsync(object? sender, NatsEventArgs args)
     {
-        _log.LogInformation("bus: connected to NATS at {Url} as replica {Replica}", _bus.Url, ReplicaId);
+        _log.LogInformation("bus: connected to NATS at {Url} as replica {Replica}", _bus.RedactedUrl, ReplicaId);
         // Who else is there: every replica answers a hello with its heartbeat, so the list is whole at once.
         _outbox.Send(Subjects.Hello, [], Headers("hello", null));
         SendHeartbeat();
@@ -618,3 +727,16 @@ public sealed class NatsSessionHub : ISessionHub
         public ValueTask DisposeAsync() => live?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }
+
+/// <summary>What <see cref="NatsSessionHub.ProbeAsync"/> found.</summary>
+public enum BusReachability
+{
+    Connected,
+    /// <summary>No answer (NATS down, a wrong host or port): a replica starts anyway and connects when NATS comes.</summary>
+    Unreachable,
+    /// <summary>NATS answered and refused this replica: wrong credentials or TLS settings.</summary>
+    Refused,
+}
+
+/// <summary>A start-up check's outcome and, unless connected, why (passwords and tokens hidden).</summary>
+public sealed record BusProbe(BusReachability State, string? Reason);

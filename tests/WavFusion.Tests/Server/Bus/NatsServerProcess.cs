@@ -18,10 +18,16 @@ public sealed class NatsServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process? _process;
 
-    private NatsServerProcess(string executable, int port)
+    private readonly IReadOnlyList<string> _extraArgs;
+
+    private readonly bool _jetStream;
+
+    private NatsServerProcess(string executable, int port, bool jetStream, IReadOnlyList<string> extraArgs)
     {
         Executable = executable;
         Port = port;
+        _jetStream = jetStream;
+        _extraArgs = extraArgs;
     }
 
     public string Executable { get; }
@@ -49,10 +55,17 @@ public sealed class NatsServerProcess : IAsyncDisposable
 
     public const string Missing = "nats-server is not installed (apt-get install nats-server; scripts/install-system-deps.sh does it)";
 
-    public static async Task<NatsServerProcess> StartAsync()
+    /// <summary>Starts one with JetStream on a free port.</summary>
+    public static Task<NatsServerProcess> StartAsync() => StartWithAsync(FreePort(), jetStream: true);
+
+    /// <summary>
+    /// Starts one on <paramref name="port"/>; <paramref name="extraArgs"/> go after the address and port (auth, TLS,
+    /// -c FILE: a config file's own listen line must name the same port).
+    /// </summary>
+    public static async Task<NatsServerProcess> StartWithAsync(int port, bool jetStream, params string[] extraArgs)
     {
         var executable = Find() ?? throw new InvalidOperationException(Missing);
-        var server = new NatsServerProcess(executable, FreePort());
+        var server = new NatsServerProcess(executable, port, jetStream, extraArgs);
         await server.StartAgainAsync();
         return server;
     }
@@ -74,7 +87,9 @@ public sealed class NatsServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-js", "-sd", _store.Path }) psi.ArgumentList.Add(a);
+        var args = new List<string> { "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture) };
+        if (_jetStream) args.AddRange(["-js", "-sd", _store.Path]);
+        foreach (var a in args.Concat(_extraArgs)) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
