@@ -72,7 +72,8 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
         var vadOutputs = new List<ChannelWriter<VoicedChunk>> { voiced.Writer };
         if (parts.Asr is not null) vadOutputs.Add(toTranscriber.Writer);
         var vad = new VoiceActivityStage(parts.VoiceActivity, vadOutputs);
-        var assembler = new WindowAssembler(options.Windows, transcript, faces, time);
+        // Recorded video is joined after the assembler has moved on: its windows keep their faces until joined.
+        var assembler = new WindowAssembler(options.Windows, transcript, faces, time) { ReserveFaces = video is { Recorded: true } };
         var scoring = new ScoringStage(parts.Batcher, sessionId, parts.Channel, parts.Bundle.ModelVersion, options.Batcher.PerModalityScores, time, stats)
         {
             PerModalityInterim = options.Batcher.PerModalityInterim,
@@ -202,10 +203,10 @@ public sealed class LiveSession(string sessionId, LiveOptions options, SessionPa
             var joined = item;
             if (waitForVideo && item is EmotionWindow window)
             {
-                faces.Hold(window.Start);
                 while (faces.Watermark < window.End && !faces.Ended.IsCompleted)
                     await Task.WhenAny(faces.Ended, Task.Delay(5, token)).ConfigureAwait(false);
                 joined = window with { Faces = faces.Between(window.Start, window.End) };
+                faces.Release(window.Start);
             }
             await output.WriteAsync(joined, token).ConfigureAwait(false);
         }

@@ -50,17 +50,40 @@ public sealed class FaceTimeline
         lock (_gate) return _faces.Where(f => f.StreamTime >= start && f.StreamTime < end).ToList();
     }
 
-    /// <summary>Forgets faces before <paramref name="time"/>, but never those from the held time on (see <see cref="Hold"/>).</summary>
+    /// <summary>Forgets faces before <paramref name="time"/>, but never those a reserved window may still need (see <see cref="Reserve"/>).</summary>
     public void PruneBefore(TimeSpan time)
     {
-        var limit = TimeSpan.FromTicks(Math.Min(time.Ticks, Interlocked.Read(ref _holdTicks)));
-        lock (_gate) _faces.RemoveAll(f => f.StreamTime < limit);
+        lock (_gate)
+        {
+            long limit = time.Ticks;
+            foreach (long start in _reserved) limit = Math.Min(limit, start);
+            _faces.RemoveAll(f => f.StreamTime.Ticks < limit);
+        }
     }
 
-    /// <summary>Keeps faces from <paramref name="time"/> on, whatever is pruned: a window starting there has not been joined yet.</summary>
-    public void Hold(TimeSpan time) => Interlocked.Exchange(ref _holdTicks, time.Ticks);
+    /// <summary>
+    /// Keeps the faces from <paramref name="start"/> on until <see cref="Release"/>: a window starting there has been
+    /// emitted but will read its faces later (recorded video is joined once analysed past the window's end), and the
+    /// assembler must not prune them meanwhile, however far it runs ahead.
+    /// </summary>
+    public void Reserve(TimeSpan start)
+    {
+        lock (_gate) _reserved.Add(start.Ticks);
+    }
 
-    private long _holdTicks = long.MaxValue;
+    /// <summary>The window starting at <paramref name="start"/> has read its faces.</summary>
+    public void Release(TimeSpan start)
+    {
+        lock (_gate) _reserved.Remove(start.Ticks);
+    }
+
+    private readonly List<long> _reserved = [];
+
+    /// <summary>Windows reserved and not yet released.</summary>
+    public int Reserved
+    {
+        get { lock (_gate) return _reserved.Count; }
+    }
 
     public int Count
     {

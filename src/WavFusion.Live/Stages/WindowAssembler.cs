@@ -76,6 +76,12 @@ public sealed class WindowAssembler
         _lookBack = StreamSamples.FromTime(LookBack);
     }
 
+    /// <summary>
+    /// Reserve each emitted window's faces on the face timeline (<see cref="FaceTimeline.Reserve"/>) for a join that reads
+    /// them later and releases them: recorded video, joined once analysed past the window's end.
+    /// </summary>
+    public bool ReserveFaces { get; init; }
+
     /// <summary>Non-speech audio kept between utterances, so an utterance can start where the detector placed it.</summary>
     public TimeSpan LookBack { get; }
 
@@ -227,6 +233,7 @@ public sealed class WindowAssembler
         var startTime = StreamSamples.ToTime(start);
         var endTime = StreamSamples.ToTime(end);
         long arrived = ArrivalOf(end);
+        if (ReserveFaces) _faces.Reserve(startTime);
         return new EmotionWindow(startTime, endTime, _audio.Copy(start, end), isFinal,
             _transcript.TextBetween(startTime, endTime), _faces.Between(startTime, endTime), arrived, readyAt ?? arrived);
     }

@@ -207,7 +207,7 @@ public sealed class NatsSessionHub : ISessionHub
             Name = "wavfusion-" + replicaId,
             // A replica's own messages never come back to it: it publishes its sessions to its watchers directly.
             Echo = false,
-            LoggerFactory = loggers,
+            LoggerFactory = new OneLineLoggerFactory(loggers),
             RetryOnInitialConnect = true,
             MaxReconnectRetry = -1,
             ReconnectWaitMin = TimeSpan.FromSeconds(bus.ReconnectSeconds),

@@ -104,6 +104,37 @@ public sealed class WindowAssemblerTests(ITestOutputHelper output)
         Assert.Equal([1.2, 2.7, 3.4, 6.2], first.Faces.Select(f => f.StreamTime.TotalSeconds));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Reserved_windows_keep_their_faces_until_joined_however_far_the_assembler_runs_ahead(bool reserve)
+    {
+        // Recorded video is joined after the assembler has emitted a window (once the video is analysed past its
+        // end): by then the assembler may have moved seconds on and pruned what it no longer needs itself.
+        var faces = new FaceTimeline();
+        for (double t = 0; t < 14; t += 0.5) faces.Add(new FaceObservation(Time(t), [1f]));
+        var assembler = new WindowAssembler(Defaults, new TranscriptTimeline(), faces) { ReserveFaces = reserve };
+        var windows = await Assemble(assembler, Voiced(new ScriptedDetector([(1.0, 3.0), (6.0, 8.0)]), Chunks(14)));
+        var first = windows.First(w => w.IsFinal);
+        int expected = Enumerable.Range(0, 28).Count(i => Time(i * 0.5) >= first.Start && Time(i * 0.5) < first.End);
+        Assert.True(expected > 0);
+        if (!reserve)
+        {
+            // Without reservations the first utterance's faces are gone by the time a late join would read them.
+            Assert.Empty(faces.Between(first.Start, first.End));
+            Assert.Equal(0, faces.Reserved);
+            return;
+        }
+        Assert.Equal(windows.Count, faces.Reserved);
+        foreach (var w in windows)
+            Assert.Equal(Enumerable.Range(0, 28).Count(i => Time(i * 0.5) >= w.Start && Time(i * 0.5) < w.End), faces.Between(w.Start, w.End).Count);
+        // Joined windows release theirs, and pruning reaches as far as the assembler asks again.
+        foreach (var w in windows) faces.Release(w.Start);
+        Assert.Equal(0, faces.Reserved);
+        faces.PruneBefore(Time(13));
+        Assert.Equal(2, faces.Count);
+    }
+
     [Fact]
     public async Task A_window_is_stamped_with_the_arrival_of_the_chunk_that_holds_its_last_sample()
     {
