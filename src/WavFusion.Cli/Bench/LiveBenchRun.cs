@@ -15,7 +15,7 @@ namespace WavFusion.Cli.Bench;
 /// the window assembler) and, <see cref="CaptureLatencyMs"/>, from the moment the capture source delivered the window's
 /// end to the moment the sink received the event, so queues before the assembler (capture, VAD) count too.
 /// </summary>
-internal readonly record struct ResultRecord(uint LatencyMs, bool IsFinal, bool Visual, bool Text, double CaptureLatencyMs);
+internal readonly record struct ResultRecord(uint LatencyMs, bool IsFinal, bool Visual, bool Text, double CaptureLatencyMs, uint ProcessingMs = 0);
 
 /// <summary>A sink that keeps what the benchmark reports of each result: its latency and the modalities it carried.</summary>
 internal sealed class RecordingSink(CaptureClock clock) : IEventSink
@@ -38,7 +38,7 @@ internal sealed class RecordingSink(CaptureClock clock) : IEventSink
             if (e.EventCase != StreamingRecognizeResponse.EventOneofCase.Result) continue;
             var r = e.Result;
             double capture = clock.MillisecondsSince(TimeSpan.FromMilliseconds(r.EndOffsetMs));
-            lock (_results) _results.Add(new ResultRecord(r.LatencyMs, r.IsFinal, r.ModalitiesPresent?.Visual == true, r.ModalitiesPresent?.Text == true, capture));
+            lock (_results) _results.Add(new ResultRecord(r.LatencyMs, r.IsFinal, r.ModalitiesPresent?.Visual == true, r.ModalitiesPresent?.Text == true, capture, r.ProcessingMs));
         }
     }
 }
@@ -107,6 +107,10 @@ internal sealed record StreamRun(
 
     public double Percentile(double percent, bool interimOnly = false) =>
         LatencyPercentile(Results.Where(r => !interimOnly || !r.IsFinal).Select(r => (double)r.LatencyMs).ToList(), percent);
+
+    /// <summary>The same over the results' processing_ms: a final's counts from the VAD's end decision, not its last voiced sample.</summary>
+    public double ProcessingPercentile(double percent) =>
+        LatencyPercentile(Results.Select(r => (double)r.ProcessingMs).ToList(), percent);
 
     /// <summary>The same over <see cref="ResultRecord.CaptureLatencyMs"/>: from capture to the sink.</summary>
     public double CapturePercentile(double percent) =>

@@ -73,6 +73,32 @@ public sealed class FaceStageTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public void A_stream_s_face_is_tracked_near_its_last_box_and_searched_whole_when_lost_and_every_fifth_frame()
+    {
+        using var detector = Haar();
+        using var stateless = Haar();
+        var frames = Enumerable.Range(0, 7).Select(i => FaceFrame(TimeSpan.FromMilliseconds(200 * i))).ToList();
+        var crops = frames.Select(f => detector.CropLargest(f, 112)).ToList();
+        output.WriteLine($"{detector.FullSearches} whole-frame searches, {detector.TrackedFrames} tracked");
+        // Frame 0 is searched whole, 1-4 tracked, 5 whole again (every fifth), 6 tracked.
+        Assert.Equal(2, detector.FullSearches);
+        Assert.Equal(5, detector.TrackedFrames);
+        Assert.All(crops, c => Assert.NotNull(c));
+        // A tracked crop is the same face: its centre is skin and it matches a whole-frame crop of the frame closely.
+        var whole = stateless.CropLargest(frames[1], 112)!;
+        int centre = (56 * 112 + 56) * 3;
+        Assert.Equal((236, 196, 160), (crops[1]![centre], crops[1]![centre + 1], crops[1]![centre + 2]));
+        double meanDifference = crops[1]!.Zip(whole, (a, b) => Math.Abs(a - b)).Average();
+        Assert.True(meanDifference < 12, $"tracked and whole-frame crops differ by {meanDifference:F1} per byte on average");
+
+        // The face leaves: the tracker searches the whole frame and finds nothing; it comes back: found again, whole.
+        Assert.Null(detector.CropLargest(EmptyFrame(TimeSpan.FromSeconds(2)), 112));
+        Assert.Equal(3, detector.FullSearches);
+        Assert.NotNull(detector.CropLargest(FaceFrame(TimeSpan.FromSeconds(2.2)), 112));
+        Assert.Equal(4, detector.FullSearches);
+    }
+
+    [SkippableFact]
     public void A_frame_without_a_face_gives_no_crop()
     {
         using var detector = Haar();
