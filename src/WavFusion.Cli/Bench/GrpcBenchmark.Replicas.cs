@@ -145,12 +145,7 @@ internal static partial class GrpcBenchmark
                               + Invariant($"lost {fanOut.Sum(w => w.Lost)}, watchers that saw every event {fanOut.Min(w => w.Complete)}/{settings.Watchers}"));
             var loaded = Percentiles.Of(fanOut.SelectMany(w => w.Cross));
             Console.WriteLine(Invariant($"  with them, a watcher on another replica than the stream: p50 {loaded.P50:F2} ms p95 {loaded.P95:F2} ms after the producer ({loaded.Count} events)"));
-            Report("producer without watchers", without);
-            Report($"producer with {settings.Watchers} watchers", with);
-            double completionSlowdown = Percent(with.Average(w => w.CompletionSeconds), without.Average(w => w.CompletionSeconds));
-            double p95Slowdown = Percent(with.Average(w => w.Interim.P95), without.Average(w => w.Interim.P95));
-            double worst = Math.Max(completionSlowdown, p95Slowdown);
-            Console.WriteLine(Invariant($"producer slowdown: completion {completionSlowdown:+0.0;-0.0} %, interim p95 latency {p95Slowdown:+0.0;-0.0} % (target <= {TargetSlowdownPercent:F0} %: {(worst <= TargetSlowdownPercent ? "met" : "not met")})"));
+            ReportSlowdown(settings.Watchers, without, with);
         }
         finally
         {

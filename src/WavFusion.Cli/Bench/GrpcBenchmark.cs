@@ -170,8 +170,14 @@ internal static partial class GrpcBenchmark
         }
         double eventsPerSecond = fanOut.Average(w => w.EventsPerSecond);
         Console.WriteLine(Invariant($"watchers: {settings.Watchers} watching all sessions while {k} stream(s) run: {eventsPerSecond:F0} events/s delivered ({eventsPerSecond / settings.Watchers:F1} per watcher), {fanOut.Sum(w => w.Events)} events in all, lost {fanOut.Sum(w => w.Lost)}, watchers that saw every event {fanOut.Min(w => w.Complete)}/{settings.Watchers}"));
+        ReportSlowdown(settings.Watchers, without, with);
+    }
+
+    /// <summary>The producers' runs without and with the watchers, and the slowdown beside the target.</summary>
+    private static void ReportSlowdown(int watchers, List<StreamsRun> without, List<StreamsRun> with)
+    {
         Report("producer without watchers", without);
-        Report($"producer with {settings.Watchers} watchers", with);
+        Report($"producer with {watchers} watchers", with);
         double completionSlowdown = Percent(with.Average(w => w.CompletionSeconds), without.Average(w => w.CompletionSeconds));
         double p95Slowdown = Percent(with.Average(w => w.Interim.P95), without.Average(w => w.Interim.P95));
         double worst = Math.Max(completionSlowdown, p95Slowdown);
